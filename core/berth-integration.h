@@ -1,1 +1,44 @@
 #pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Something Berth sets up on the host for the user: CLI tool links, the
+ * kubeconfig, a docker context, WSL distributions.
+ *
+ * Signal: "changed" ()
+ *
+ * Every vfunc is optional: a NULL set_async makes the wrapper complete with
+ * BERTH_ERROR_NOT_SUPPORTED "<plugin> does not support Integration.set". A
+ * NULL set_finish is allowed when set_async completes a boolean GTask whose
+ * source object is the integration. */
+#define BERTH_TYPE_INTEGRATION (berth_integration_get_type ())
+G_DECLARE_INTERFACE (BerthIntegration, berth_integration, BERTH, INTEGRATION, GObject)
+
+struct _BerthIntegrationInterface
+{
+  GTypeInterface parent_iface;
+
+  JsonNode *(*list) (BerthIntegration *self);
+  void (*set_async) (BerthIntegration *self, const gchar *name, gboolean enabled,
+                     GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*set_finish) (BerthIntegration *self, GAsyncResult *result, GError **error);
+  GStrv (*dup_warnings) (BerthIntegration *self);
+
+  gpointer padding[12];
+};
+
+/* A JSON object: name → true/false, or a string saying why it cannot be
+ * used. Never NULL (empty when the vfunc is NULL). */
+JsonNode *berth_integration_list (BerthIntegration *self);
+void berth_integration_set_async (BerthIntegration *self, const gchar *name, gboolean enabled,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+gboolean berth_integration_set_finish (BerthIntegration *self, GAsyncResult *result,
+                                       GError **error);
+/* What the user should know (e.g. "~/.local/bin is not in PATH"). Never NULL. */
+GStrv berth_integration_dup_warnings (BerthIntegration *self);
+
+G_END_DECLS

@@ -1,1 +1,106 @@
 #pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "berth-backend.h"
+
+G_BEGIN_DECLS
+
+/* Kubernetes on top of a backend: versions, assets, install, readiness,
+ * kubeconfig and services.
+ *
+ * Signals:
+ *   "versions-updated" ()
+ *   "services-changed" ()
+ *   "progress" (const gchar *description, guint64 current, guint64 max)
+ *
+ * Every vfunc is optional: a NULL async vfunc makes the wrapper complete with
+ * BERTH_ERROR_NOT_SUPPORTED "<plugin> does not support KubernetesProvider.<op>".
+ * A NULL _finish vfunc is allowed when the async vfunc completes a GTask whose
+ * source object is the provider. */
+#define BERTH_TYPE_KUBERNETES_PROVIDER (berth_kubernetes_provider_get_type ())
+G_DECLARE_INTERFACE (BerthKubernetesProvider, berth_kubernetes_provider, BERTH, KUBERNETES_PROVIDER,
+                     GObject)
+
+struct _BerthKubernetesProviderInterface
+{
+  GTypeInterface parent_iface;
+
+  void (*list_versions_async) (BerthKubernetesProvider *self, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+  GPtrArray *(*list_versions_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                      GError **error);
+  void (*ensure_assets_async) (BerthKubernetesProvider *self, const gchar *version,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data);
+  gboolean (*ensure_assets_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                    GError **error);
+  void (*install_async) (BerthKubernetesProvider *self, BerthBackend *backend, const gchar *version,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data);
+  gboolean (*install_finish) (BerthKubernetesProvider *self, GAsyncResult *result, GError **error);
+  void (*wait_ready_async) (BerthKubernetesProvider *self, BerthBackend *backend,
+                            guint timeout_seconds, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*wait_ready_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                 GError **error);
+  void (*update_kubeconfig_async) (BerthKubernetesProvider *self, BerthBackend *backend,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data);
+  gboolean (*update_kubeconfig_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                        GError **error);
+  void (*delete_state_async) (BerthKubernetesProvider *self, BerthBackend *backend, gboolean wipe,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+  gboolean (*delete_state_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                   GError **error);
+  JsonNode *(*list_services) (BerthKubernetesProvider *self);
+
+  gpointer padding[12];
+};
+
+/* Element type gchar*, newest first. */
+void berth_kubernetes_provider_list_versions_async (BerthKubernetesProvider *self,
+                                                    GCancellable *cancellable,
+                                                    GAsyncReadyCallback callback,
+                                                    gpointer user_data);
+GPtrArray *berth_kubernetes_provider_list_versions_finish (BerthKubernetesProvider *self,
+                                                           GAsyncResult *result, GError **error);
+/* Downloads and verifies what @version needs (progress on "progress"). */
+void berth_kubernetes_provider_ensure_assets_async (BerthKubernetesProvider *self,
+                                                    const gchar *version, GCancellable *cancellable,
+                                                    GAsyncReadyCallback callback,
+                                                    gpointer user_data);
+gboolean berth_kubernetes_provider_ensure_assets_finish (BerthKubernetesProvider *self,
+                                                         GAsyncResult *result, GError **error);
+void berth_kubernetes_provider_install_async (BerthKubernetesProvider *self, BerthBackend *backend,
+                                              const gchar *version, GCancellable *cancellable,
+                                              GAsyncReadyCallback callback, gpointer user_data);
+gboolean berth_kubernetes_provider_install_finish (BerthKubernetesProvider *self,
+                                                   GAsyncResult *result, GError **error);
+void berth_kubernetes_provider_wait_ready_async (BerthKubernetesProvider *self,
+                                                 BerthBackend *backend, guint timeout_seconds,
+                                                 GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback, gpointer user_data);
+gboolean berth_kubernetes_provider_wait_ready_finish (BerthKubernetesProvider *self,
+                                                      GAsyncResult *result, GError **error);
+void berth_kubernetes_provider_update_kubeconfig_async (BerthKubernetesProvider *self,
+                                                        BerthBackend *backend,
+                                                        GCancellable *cancellable,
+                                                        GAsyncReadyCallback callback,
+                                                        gpointer user_data);
+gboolean berth_kubernetes_provider_update_kubeconfig_finish (BerthKubernetesProvider *self,
+                                                             GAsyncResult *result, GError **error);
+/* @wipe: also remove images and workloads, not only the cluster state. */
+void berth_kubernetes_provider_delete_state_async (BerthKubernetesProvider *self,
+                                                   BerthBackend *backend, gboolean wipe,
+                                                   GCancellable *cancellable,
+                                                   GAsyncReadyCallback callback,
+                                                   gpointer user_data);
+gboolean berth_kubernetes_provider_delete_state_finish (BerthKubernetesProvider *self,
+                                                        GAsyncResult *result, GError **error);
+/* A JSON array of service objects; never NULL (empty when the vfunc is NULL). */
+JsonNode *berth_kubernetes_provider_list_services (BerthKubernetesProvider *self);
+
+G_END_DECLS

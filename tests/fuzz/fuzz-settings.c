@@ -1,0 +1,94 @@
+/* libFuzzer target for settings input: the bytes are read as a settings
+ * file (parse, migrate, fill in, validate, diff) and as an update (merge,
+ * validate, write). Run with G_DEBUG=fatal-criticals so that a critical
+ * reached from input counts as a crash. Build by hand with the settings
+ * code compiled in, so that libFuzzer sees its coverage, e.g.:
+ *
+ *   clang -g -fsanitize=fuzzer,address,undefined -Icore -I<builddir> \
+ *     tests/fuzz/fuzz-settings.c core/berth-settings.c core/berth-error.c \
+ *     core/berth-enums.c $(pkg-config --cflags --libs json-glib-1.0 gio-2.0)
+ *
+ * Successful updates are written to a temporary directory; point TMPDIR at
+ * a RAM-backed directory to spare the disk. */
+
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "berth-settings.h"
+#include "berth-settings-private.h"
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+static BerthSettings *settings;
+
+static BerthHostInfo
+fuzz_host (void)
+{
+  BerthHostInfo host = { 0 };
+
+  host.platform = BERTH_PLATFORM_LINUX;
+  host.total_memory_bytes = (guint64)16 << 30;
+  host.n_cpus = 8;
+  return host;
+}
+
+static void
+ensure_settings (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *path = NULL;
+  BerthHostInfo host = fuzz_host ();
+
+  if (settings != NULL)
+    return;
+  dir = g_dir_make_tmp ("berth-fuzz-settings-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "settings.json", NULL);
+  settings = berth_settings_new (path, &host);
+  berth_settings_load (settings, &error);
+  g_assert_no_error (error);
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  BerthHostInfo host = fuzz_host ();
+  g_autoptr (JsonNode) as_update = NULL;
+  g_autoptr (JsonNode) as_file = NULL;
+  g_autoptr (JsonNode) defaults = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) changed = NULL;
+  g_auto (GStrv) diff = NULL;
+  gboolean migrated = FALSE;
+
+  ensure_settings ();
+
+  as_update = berth_settings_parse_data ((const gchar *)data, size, "fuzz input", &error);
+  if (as_update == NULL)
+    return 0;
+
+  /* As an update: a refused one must leave the settings valid. */
+  if (!berth_settings_update (settings, as_update, &changed, &error))
+    g_clear_error (&error);
+  {
+    g_autoptr (JsonNode) current = berth_settings_dup_node (settings);
+    g_assert_true (berth_settings_validate (current, &host, NULL));
+  }
+
+  /* As a file: parse again, since the update may not be changed in place. */
+  as_file = berth_settings_parse_data ((const gchar *)data, size, "fuzz input", NULL);
+  g_assert_nonnull (as_file);
+  if (berth_settings_prepare (as_file, &host, &migrated, &error))
+    {
+      /* Whatever load accepts, validation accepts, and diff can compare. */
+      g_assert_true (berth_settings_validate (as_file, &host, NULL));
+      defaults = berth_settings_new_defaults (&host);
+      diff = berth_settings_diff (defaults, as_file);
+      g_assert_nonnull (diff);
+    }
+  return 0;
+}

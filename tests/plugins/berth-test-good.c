@@ -1,0 +1,338 @@
+/* A well-behaved plugin: a pretend VM (BerthBackend) whose start and stop walk
+ * the state machine with progress, and an image processor that can only list
+ * images, so every other image operation answers NOT_SUPPORTED. */
+#include "config.h"
+
+#include <berth.h>
+
+#define START_STEPS 3
+
+#define BERTH_TYPE_TEST_GOOD (berth_test_good_get_type ())
+G_DECLARE_FINAL_TYPE (BerthTestGood, berth_test_good, BERTH, TEST_GOOD, BerthPlugin)
+
+struct _BerthTestGood
+{
+  BerthPlugin parent_instance;
+
+  BerthState state;
+  gchar *state_reason;
+};
+
+static void
+berth_test_good_backend_init (BerthBackendInterface *iface);
+static void
+berth_test_good_image_processor_init (BerthImageProcessorInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (BerthTestGood, berth_test_good, BERTH_TYPE_PLUGIN,
+                               G_IMPLEMENT_INTERFACE (BERTH_TYPE_BACKEND,
+                                                      berth_test_good_backend_init)
+                                   G_IMPLEMENT_INTERFACE (BERTH_TYPE_IMAGE_PROCESSOR,
+                                                          berth_test_good_image_processor_init))
+
+enum
+{
+  PROP_0,
+  PROP_STATE,
+  PROP_STATE_REASON,
+};
+
+static void
+berth_test_good_set_state (BerthTestGood *self, BerthState state, const gchar *reason)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  if (g_strcmp0 (self->state_reason, reason) != 0)
+    {
+      g_free (self->state_reason);
+      self->state_reason = g_strdup (reason);
+      g_object_notify (G_OBJECT (self), "state-reason");
+    }
+  if (self->state != state)
+    {
+      self->state = state;
+      g_object_notify (G_OBJECT (self), "state");
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+berth_test_good_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_STATE_REASON:
+      g_value_set_string (value, self->state_reason);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+berth_test_good_set_property (GObject *object, guint prop_id, const GValue *value,
+                              GParamSpec *pspec)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      berth_test_good_set_state (self, g_value_get_enum (value), self->state_reason);
+      break;
+    case PROP_STATE_REASON:
+      berth_test_good_set_state (self, self->state, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+berth_test_good_finalize (GObject *object)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (object);
+
+  g_free (self->state_reason);
+  G_OBJECT_CLASS (berth_test_good_parent_class)->finalize (object);
+}
+
+static void
+berth_test_good_class_init (BerthTestGoodClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = berth_test_good_get_property;
+  object_class->set_property = berth_test_good_set_property;
+  object_class->finalize = berth_test_good_finalize;
+  g_object_class_override_property (object_class, PROP_STATE, "state");
+  g_object_class_override_property (object_class, PROP_STATE_REASON, "state-reason");
+}
+
+static void
+berth_test_good_init (BerthTestGood *self)
+{
+  self->state = BERTH_STATE_STOPPED;
+}
+
+/* Backend */
+
+static gboolean
+berth_test_good_refuse_busy (BerthTestGood *self, GTask *task, const gchar *what)
+{
+  g_task_return_new_error (
+      task, BERTH_ERROR, BERTH_ERROR_BUSY, "%s cannot %s while it is %s; wait until it is %s",
+      berth_plugin_get_name (BERTH_PLUGIN (self)), what, berth_state_to_string (self->state),
+      g_str_equal (what, "start") ? "STOPPED" : "STARTED or STOPPED");
+  return FALSE;
+}
+
+/* One step of the pretend boot per main-loop iteration, so a caller's
+ * cancellation between steps is seen. */
+static gboolean
+berth_test_good_start_step (gpointer user_data)
+{
+  GTask *task = user_data;
+  BerthTestGood *self = g_task_get_source_object (task);
+  guint step = GPOINTER_TO_UINT (g_task_get_task_data (task)) + 1;
+  g_autoptr (GError) error = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
+    {
+      berth_error_convert (&error);
+      berth_test_good_set_state (self, BERTH_STATE_STOPPED, "start was cancelled");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return G_SOURCE_REMOVE;
+    }
+
+  g_task_set_task_data (task, GUINT_TO_POINTER (step), NULL);
+  g_signal_emit_by_name (self, "progress", "Booting the test VM", (guint64)step,
+                         (guint64)START_STEPS);
+  if (step < START_STEPS)
+    return G_SOURCE_CONTINUE;
+
+  berth_test_good_set_state (self, BERTH_STATE_STARTED, NULL);
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+berth_test_good_start_async (BerthBackend *backend, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, berth_test_good_start_async);
+  if (self->state != BERTH_STATE_STOPPED)
+    {
+      berth_test_good_refuse_busy (self, task, "start");
+      return;
+    }
+  berth_test_good_set_state (self, BERTH_STATE_STARTING, NULL);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, berth_test_good_start_step, g_steal_pointer (&task),
+                   g_object_unref);
+}
+
+static gboolean
+berth_test_good_start_finish (BerthBackend *backend, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static gboolean
+berth_test_good_stop_step (gpointer user_data)
+{
+  GTask *task = user_data;
+  BerthTestGood *self = g_task_get_source_object (task);
+
+  g_signal_emit_by_name (self, "progress", "Stopping the test VM", (guint64)1, (guint64)1);
+  berth_test_good_set_state (self, BERTH_STATE_STOPPED, NULL);
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* No stop_finish: the core propagates the GTask's boolean itself. */
+static void
+berth_test_good_stop_async (BerthBackend *backend, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, berth_test_good_stop_async);
+  if (self->state == BERTH_STATE_STOPPED)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (self->state != BERTH_STATE_STARTED)
+    {
+      berth_test_good_refuse_busy (self, task, "stop");
+      return;
+    }
+  berth_test_good_set_state (self, BERTH_STATE_STOPPING, NULL);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, berth_test_good_stop_step, g_steal_pointer (&task),
+                   g_object_unref);
+}
+
+static gchar *
+berth_test_good_get_address (BerthBackend *backend, GError **error)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (backend);
+
+  if (self->state != BERTH_STATE_STARTED)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
+                   "%s has no SSH address while it is %s; start it first",
+                   berth_plugin_get_name (BERTH_PLUGIN (self)),
+                   berth_state_to_string (self->state));
+      return NULL;
+    }
+  return g_strdup ("127.0.0.1:2222");
+}
+
+static GPtrArray *
+berth_test_good_list_port_forwards (BerthBackend *backend)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (backend);
+  GPtrArray *forwards = g_ptr_array_new_with_free_func ((GDestroyNotify)berth_port_forward_free);
+
+  if (self->state == BERTH_STATE_STARTED)
+    g_ptr_array_add (forwards, berth_port_forward_new ("tcp", "127.0.0.1", 8080, 80));
+  return forwards;
+}
+
+static JsonNode *
+berth_test_good_info (BerthBackend *backend, GError **error)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "cpus");
+  json_builder_add_int_value (builder, 2);
+  json_builder_set_member_name (builder, "memoryInGB");
+  json_builder_add_int_value (builder, 4);
+  json_builder_set_member_name (builder, "diskSizeGiB");
+  json_builder_add_int_value (builder, 100);
+  json_builder_set_member_name (builder, "arch");
+  json_builder_add_string_value (builder, "x86_64");
+  json_builder_set_member_name (builder, "accel");
+  json_builder_add_string_value (builder, "none");
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+berth_test_good_backend_init (BerthBackendInterface *iface)
+{
+  iface->start_async = berth_test_good_start_async;
+  iface->start_finish = berth_test_good_start_finish;
+  iface->stop_async = berth_test_good_stop_async;
+  iface->get_address = berth_test_good_get_address;
+  iface->list_port_forwards = berth_test_good_list_port_forwards;
+  iface->info = berth_test_good_info;
+}
+
+/* ImageProcessor */
+
+static JsonNode *
+berth_test_good_images (void)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_array (builder);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (
+      builder, "sha256:3f57d9401f8d42f986df300f0c69192fc41da28ccc8d797829467780db3dd741");
+  json_builder_set_member_name (builder, "repository");
+  json_builder_add_string_value (builder, "busybox");
+  json_builder_set_member_name (builder, "tag");
+  json_builder_add_string_value (builder, "latest");
+  json_builder_set_member_name (builder, "size");
+  json_builder_add_int_value (builder, 4261550);
+  json_builder_end_object (builder);
+  json_builder_end_array (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+berth_test_good_list_images_async (BerthImageProcessor *processor, const gchar *ns,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (processor, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, berth_test_good_list_images_async);
+  if (ns != NULL && !g_str_equal (ns, "default"))
+    {
+      g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
+                               "namespace \"%s\" does not exist in %s; the only one is "
+                               "\"default\"",
+                               ns, berth_plugin_get_name (BERTH_PLUGIN (processor)));
+      return;
+    }
+  g_task_return_pointer (task, berth_test_good_images (), (GDestroyNotify)json_node_unref);
+}
+
+static JsonNode *
+berth_test_good_list_images_finish (BerthImageProcessor *processor, GAsyncResult *result,
+                                    GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, processor), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+berth_test_good_image_processor_init (BerthImageProcessorInterface *iface)
+{
+  iface->list_images_async = berth_test_good_list_images_async;
+  iface->list_images_finish = berth_test_good_list_images_finish;
+}
+
+BERTH_PLUGIN_DEFINE (berth_test_good)
