@@ -16,3 +16,4 @@
 #include "berth-image-processor.h"
 #include "berth-integration.h"
 #include "berth-updater.h"
+#include "berth-manager.h"

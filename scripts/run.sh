@@ -1,10 +1,21 @@
 #!/bin/sh
-# Berth's main job from a fresh checkout: build it, then show what it found.
+# Berth's main job from a fresh checkout: build it, start berthd and the VM
+# from the build tree, and show the state.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
-export BERTH_PLUGIN_PATH="$PWD/$BUILD_DIR/plugins${BERTH_PLUGIN_PATH:+:$BERTH_PLUGIN_PATH}"
-"$BUILD_DIR/frontends/cli/berthctl" version
-"$BUILD_DIR/frontends/cli/berthctl" plugins
-"$BUILD_DIR/frontends/cli/berthctl" list-settings
+
+# Plugins and data from the build tree rather than an installation.
+plugin_path=""
+for dir in "$PWD/$BUILD_DIR"/plugins/*/; do
+  [ -d "$dir" ] && plugin_path="$plugin_path${plugin_path:+:}${dir%/}"
+done
+export BERTH_PLUGIN_PATH="$plugin_path${BERTH_PLUGIN_PATH:+:$BERTH_PLUGIN_PATH}"
+export BERTH_DATA_DIR="$PWD/data"
+export BERTHD="$PWD/$BUILD_DIR/frontends/daemon/berthd"
+
+berthctl="$BUILD_DIR/frontends/cli/berthctl"
+"$berthctl" version
+"$berthctl" start
+"$berthctl" info

@@ -2,6 +2,7 @@
  * person sees on stdout and stderr. */
 #include "config.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
@@ -46,6 +47,35 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->envp = g_environ_setenv (f->envp, "XDG_DATA_HOME", share, TRUE);
   f->envp = g_environ_setenv (f->envp, "XDG_CACHE_HOME", cache, TRUE);
   f->envp = g_environ_unsetenv (f->envp, "XDG_RUNTIME_DIR");
+  /* Any free port: tests run side by side. */
+  f->envp = g_environ_setenv (f->envp, "BERTH_API_PORT", "0", TRUE);
+}
+
+static gchar *
+credentials_path (Fixture *f)
+{
+  return g_build_filename (f->root, "share", "berth", "berth-engine.json", NULL);
+}
+
+/* Ends a berthd a test left running: it would outlive the test otherwise. */
+static void
+stop_leftover_daemon (Fixture *f)
+{
+  g_autofree gchar *path = credentials_path (f);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  gint64 pid;
+
+  if (!json_parser_load_from_file (parser, path, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  pid = json_object_get_int_member_with_default (
+      json_node_get_object (json_parser_get_root (parser)), "pid", 0);
+  if (pid > 1)
+    {
+      kill ((pid_t) pid, SIGTERM);
+      for (gint i = 0; i < 100 && kill ((pid_t) pid, 0) == 0; i++)
+        g_usleep (G_USEC_PER_SEC / 20);
+    }
 }
 
 static gboolean
@@ -71,6 +101,7 @@ rm_rf (const gchar *path)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
+  stop_leftover_daemon (f);
   rm_rf (f->root);
   g_free (f->root);
   g_strfreev (f->envp);
@@ -108,6 +139,18 @@ parse_object (const gchar *text, JsonParser *parser)
   g_assert_no_error (error);
   g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
   return json_node_get_object (json_parser_get_root (parser));
+}
+
+static void
+start_daemon (Fixture *f)
+{
+  Run r = berthctl (f, "start", "--wait", "--wait-timeout", "60", NULL);
+
+  if (r.status != 0)
+    g_printerr ("start failed: %s%s", r.out, r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Berth is running"));
+  run_clear (&r);
 }
 
 static void
@@ -153,6 +196,14 @@ test_list_settings_first_run (Fixture *f, gconstpointer data)
   Run r = berthctl (f, "list-settings", NULL);
   JsonObject *o;
 
+  /* Without berthd there is nothing to ask, and berthctl says how to fix it. */
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "berthd is not running"));
+  g_assert_nonnull (strstr (r.err, "berthctl start"));
+  run_clear (&r);
+
+  start_daemon (f);
+  r = berthctl (f, "list-settings", NULL);
   g_assert_cmpint (r.status, ==, 0);
   o = parse_object (r.out, parser);
   g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (o,
@@ -173,11 +224,14 @@ test_set (Fixture *f, gconstpointer data)
   JsonObject *o, *vm, *k8s;
   Run r;
 
+  start_daemon (f);
   r = berthctl (f, "set", "--kubernetes.enabled", "--kubernetes.version", "v1.30.1",
                 "--virtual-machine.number-cpus", "1", "--container-engine", "containerd",
                 "--kubernetes.options.traefik=false", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.err, ==, "");
+  /* The VM runs: berthctl says what waits for a restart. */
+  g_assert_nonnull (strstr (r.out, "virtualMachine.numberCPUs: takes effect after a restart"));
   run_clear (&r);
 
   r = berthctl (f, "list-settings", NULL);
@@ -215,8 +269,7 @@ test_set_bad_input (Fixture *f, gconstpointer data)
   g_autofree gchar *after = NULL;
   Run r;
 
-  r = berthctl (f, "list-settings", NULL);
-  run_clear (&r);
+  start_daemon (f);
   g_assert_true (g_file_get_contents (file, &before, NULL, NULL));
 
   /* A refused value: exit 1, the key, the value, what is allowed; nothing written. */
@@ -278,6 +331,7 @@ test_plugins (Fixture *f, gconstpointer data)
       g_test_skip ("BERTH_PLUGIN_PATH is not set");
       return;
     }
+  start_daemon (f);
   r = berthctl (f, "plugins", "-o", "json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   json_parser_load_from_data (parser, r.out, -1, NULL);
@@ -312,6 +366,225 @@ test_plugins (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+static void
+test_lifecycle (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree gchar *credentials = credentials_path (f);
+  JsonObject *o;
+  Run r;
+
+  /* start launches berthd, applies setting flags first, and waits. */
+  r = berthctl (f, "start", "--wait", "--virtual-machine.number-cpus", "1", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Berth is running"));
+  run_clear (&r);
+  g_assert_true (g_file_test (credentials, G_FILE_TEST_IS_REGULAR));
+
+  r = berthctl (f, "info", "-o", "json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  o = parse_object (r.out, parser);
+  g_assert_cmpstr (json_object_get_string_member (o, "vmState"), ==, "STARTED");
+  g_assert_cmpstr (json_object_get_string_member (o, "version"), ==, BERTH_VERSION);
+  g_assert_cmpint (json_object_get_int_member (o, "numberCPUs"), ==, 1);
+  run_clear (&r);
+
+  r = berthctl (f, "info", "--field", "vmState", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==, "STARTED\n");
+  run_clear (&r);
+  r = berthctl (f, "info", "--field", "colour", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "no field \"colour\""));
+  g_assert_nonnull (strstr (r.err, "vmState"));
+  run_clear (&r);
+  r = berthctl (f, "info", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "vmState"));
+  g_assert_nonnull (strstr (r.out, "STARTED"));
+  run_clear (&r);
+
+  /* A second start finds the running berthd and does not start another. */
+  r = berthctl (f, "start", "--wait", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+
+  r = berthctl (f, "stop", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Berth is stopped"));
+  run_clear (&r);
+  r = berthctl (f, "info", "--field", "vmState", NULL);
+  g_assert_cmpstr (r.out, ==, "STOPPED\n");
+  run_clear (&r);
+
+  r = berthctl (f, "shutdown", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "berthd has shut down"));
+  run_clear (&r);
+  g_assert_false (g_file_test (credentials, G_FILE_TEST_EXISTS));
+
+  r = berthctl (f, "info", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "berthd is not running"));
+  run_clear (&r);
+}
+
+static void
+test_start_usage (Fixture *f, gconstpointer data)
+{
+  Run r = berthctl (f, "start", "--wait-timeout", "0", NULL);
+
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--wait-timeout must be a positive number"));
+  run_clear (&r);
+  r = berthctl (f, "start", "extra", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+}
+
+static void
+test_api (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree gchar *input = g_build_filename (f->root, "body.json", NULL);
+  JsonObject *o;
+  Run r;
+
+  start_daemon (f);
+  r = berthctl (f, "api", "/v1/settings", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  o = parse_object (r.out, parser);
+  g_assert_true (json_object_has_member (o, "virtualMachine"));
+  run_clear (&r);
+
+  /* rdctl's short form, an explicit method and a body. */
+  r = berthctl (f, "api", "settings", "-X", "put", "--body",
+                "{\"images\":{\"showAll\":false}}", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_assert_true (g_file_set_contents (input, "{\"images\":{\"namespace\":\"default\"}}", -1,
+                                      NULL));
+  r = berthctl (f, "api", "/v1/settings", "--input", input, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = berthctl (f, "api", "/v1/settings", NULL);
+  o = parse_object (r.out, parser);
+  o = json_object_get_object_member (o, "images");
+  g_assert_false (json_object_get_boolean_member (o, "showAll"));
+  g_assert_cmpstr (json_object_get_string_member (o, "namespace"), ==, "default");
+  run_clear (&r);
+
+  /* The API's own message comes through. */
+  r = berthctl (f, "api", "/v1/settings", "-X", "PUT", "--body", "{\"images\":{\"bogus\":1}}",
+                NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "images.bogus"));
+  run_clear (&r);
+  r = berthctl (f, "api", "/v1/nowhere", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "/v1/nowhere"));
+  run_clear (&r);
+
+  r = berthctl (f, "api", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+  r = berthctl (f, "api", "/v1/settings", "--body", "{}", "--input", input, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+}
+
+static void
+test_auth (Fixture *f, gconstpointer data)
+{
+  Run r;
+
+  start_daemon (f);
+  r = berthctl (f, "info", "--password", "not-the-password", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "refused the credentials"));
+  run_clear (&r);
+  r = berthctl (f, "info", "--user", "someone", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  run_clear (&r);
+}
+
+static void
+test_reset_and_diagnostics (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *file = g_build_filename (f->root, "config", "berth", "settings.json", NULL);
+  g_autofree gchar *text = NULL;
+  Run r;
+
+  start_daemon (f);
+  r = berthctl (f, "reset", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "exactly one of --k8s, --vm or --factory"));
+  run_clear (&r);
+  r = berthctl (f, "reset", "--wipe", "--vm", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+
+  /* No Kubernetes provider is loaded in this test: said plainly. */
+  r = berthctl (f, "reset", "--k8s", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "Kubernetes"));
+  run_clear (&r);
+
+  /* A VM reset removes the disk and leaves the VM stopped. */
+  r = berthctl (f, "reset", "--vm", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  for (gint i = 0; i < 100; i++)
+    {
+      r = berthctl (f, "info", "--field", "vmState", NULL);
+      if (g_str_equal (r.out, "STOPPED\n"))
+        break;
+      run_clear (&r);
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+  g_assert_cmpstr (r.out, ==, "STOPPED\n");
+  run_clear (&r);
+
+  r = berthctl (f, "diagnostics", NULL);
+  g_assert_nonnull (strstr (r.out, "SOCKET_PATH_LENGTH"));
+  g_assert_nonnull (strstr (r.out, "FREE_DISK"));
+  g_assert_nonnull (strstr (r.out, "QEMU_PRESENT"));
+  g_assert_nonnull (strstr (r.out, "VIRTUALIZATION"));
+  run_clear (&r);
+
+  r = berthctl (f, "set", "--images.show-all=false", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = berthctl (f, "factory-reset", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  /* Back to defaults, once berthd has done it. */
+  for (gint i = 0; i < 100; i++)
+    {
+      g_clear_pointer (&text, g_free);
+      if (g_file_get_contents (file, &text, NULL, NULL) && strstr (text, "\"showAll\" : true"))
+        break;
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "\"showAll\" : true"));
+}
+
+static void
+test_completion (Fixture *f, gconstpointer data)
+{
+  Run r = berthctl (f, "completion", "bash", NULL);
+
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "complete -F _berthctl berthctl"));
+  g_assert_nonnull (strstr (r.out, "--virtual-machine.number-cpus"));
+  g_assert_nonnull (strstr (r.out, "factory-reset"));
+  run_clear (&r);
+  r = berthctl (f, "completion", "fish", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -324,5 +597,11 @@ main (int argc, char **argv)
   ADD ("/berthctl/set", test_set);
   ADD ("/berthctl/set/bad-input", test_set_bad_input);
   ADD ("/berthctl/plugins", test_plugins);
+  ADD ("/berthctl/lifecycle", test_lifecycle);
+  ADD ("/berthctl/start/usage", test_start_usage);
+  ADD ("/berthctl/api", test_api);
+  ADD ("/berthctl/auth", test_auth);
+  ADD ("/berthctl/reset-and-diagnostics", test_reset_and_diagnostics);
+  ADD ("/berthctl/completion", test_completion);
   return g_test_run ();
 }

@@ -3,10 +3,15 @@
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
 
 #include "berth.h"
-#include "berthctl-client.h"
 #include "berthctl-flags.h"
+#include "berthctl-launch.h"
+#include "berthctl-remote.h"
+#include "berthctl-wait.h"
 
 /* Exit codes, as rdctl. */
 enum
@@ -16,8 +21,11 @@ enum
   EXIT_USAGE = 2,
 };
 
+#define DEFAULT_WAIT_TIMEOUT 900
+
 typedef struct
 {
+  BerthctlConnection conn;
   gchar *output; /* -o json|text */
 } BerthctlOptions;
 
@@ -30,10 +38,8 @@ typedef struct
   BerthctlCommandFunc run;
 } BerthctlCommand;
 
-static const BerthctlCommand *command_lookup (const gchar *name);
-
 /* Errors from parsing the command line are usage errors (exit 2); anything
- * the core refuses is a failure (exit 1). */
+ * berthd refuses is a failure (exit 1). */
 static int
 fail (GError *error)
 {
@@ -41,23 +47,48 @@ fail (GError *error)
   return error->domain == G_OPTION_ERROR ? EXIT_USAGE : EXIT_FAILED;
 }
 
+static gchar *
+node_to_json_text (JsonNode *node, gboolean pretty)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_pretty (gen, pretty);
+  json_generator_set_indent (gen, 2);
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
+}
+
 static void
 print_json (JsonNode *node)
 {
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autofree gchar *text = NULL;
-
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  json_generator_set_root (gen, node);
-  text = json_generator_to_data (gen, NULL);
+  g_autofree gchar *text = node_to_json_text (node, TRUE);
   g_print ("%s\n", text);
 }
 
+/* rdctl's connection flags, accepted by every command that talks to berthd. */
+static GOptionGroup *
+connection_group (BerthctlOptions *opts)
+{
+  GOptionEntry entries[] = {
+    { "host", 0, 0, G_OPTION_ARG_STRING, &opts->conn.host, "berthd's address (127.0.0.1)",
+      "HOST" },
+    { "port", 0, 0, G_OPTION_ARG_INT, &opts->conn.port, "berthd's port", "PORT" },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &opts->conn.user, "API user", "USER" },
+    { "password", 0, 0, G_OPTION_ARG_STRING, &opts->conn.password, "API password", "PASSWORD" },
+    { "config-path", 0, 0, G_OPTION_ARG_FILENAME, &opts->conn.config_path,
+      "Credentials file (default: <data>/berth-engine.json)", "FILE" },
+    { NULL }
+  };
+  GOptionGroup *group = g_option_group_new ("connection", "Connection:",
+                                            "Show how to reach berthd", NULL, NULL);
+  g_option_group_add_entries (group, entries);
+  return group;
+}
+
 static gboolean
-parse_command_options (const gchar *command, const gchar *parameter, const gchar *summary,
-                       GOptionEntry *entries, GOptionGroup *extra, int *argc, char ***argv,
-                       GError **error)
+parse_options (BerthctlOptions *opts, const gchar *command, const gchar *parameter,
+               const gchar *summary, GOptionEntry *entries, GOptionGroup *extra,
+               gboolean connection, int *argc, char ***argv, GError **error)
 {
   g_autoptr (GOptionContext) ctx = NULL;
   g_autofree gchar *param = g_strdup_printf ("%s%s%s", command, parameter ? " " : "",
@@ -69,6 +100,8 @@ parse_command_options (const gchar *command, const gchar *parameter, const gchar
     g_option_context_add_main_entries (ctx, entries, NULL);
   if (extra != NULL)
     g_option_context_add_group (ctx, extra);
+  if (connection)
+    g_option_context_add_group (ctx, connection_group (opts));
   return g_option_context_parse (ctx, argc, argv, error);
 }
 
@@ -99,13 +132,23 @@ no_extra_args (int argc, char **argv, GError **error)
   return FALSE;
 }
 
+static BerthctlRemote *
+connect_daemon (BerthctlOptions *opts, GError **error)
+{
+  return berthctl_remote_new (&opts->conn, error);
+}
+
+#define OUTPUT_ENTRY                                                                              \
+  { "output", 'o', 0, G_OPTION_ARG_STRING, &opts->output, "Output format: text or json",         \
+    "FORMAT" }
+
 static int
 cmd_version (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!parse_command_options ("version", NULL, "Show berthctl's version.", NULL, NULL, &argc,
-                              &argv, &error)
+  if (!parse_options (opts, "version", NULL, "Show berthctl's version.", NULL, NULL, FALSE, &argc,
+                      &argv, &error)
       || !no_extra_args (argc, argv, &error))
     return fail (error);
   g_print ("berthctl %s (plugin ABI %d)\n", BERTH_VERSION_STRING, BERTH_PLUGIN_ABI);
@@ -119,11 +162,7 @@ cmd_paths (BerthctlOptions *opts, int argc, char **argv)
   g_autoptr (BerthPaths) paths = berth_paths_new ();
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
-  GOptionEntry entries[] = {
-    { "output", 'o', 0, G_OPTION_ARG_STRING, &opts->output, "Output format: text or json",
-      "FORMAT" },
-    { NULL }
-  };
+  GOptionEntry entries[] = { OUTPUT_ENTRY, { NULL } };
   const struct
   {
     const gchar *key;
@@ -140,8 +179,8 @@ cmd_paths (BerthctlOptions *opts, int argc, char **argv)
     { "runtime", paths->runtime },
   };
 
-  if (!parse_command_options ("paths", NULL, "Show where Berth keeps its files.", entries, NULL,
-                              &argc, &argv, &error)
+  if (!parse_options (opts, "paths", NULL, "Show where Berth keeps its files.", entries, NULL,
+                      FALSE, &argc, &argv, &error)
       || !no_extra_args (argc, argv, &error) || !check_output_option (opts, &error))
     return fail (error);
 
@@ -171,25 +210,20 @@ static int
 cmd_plugins (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthctlClient) client = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) plugins = NULL;
+  GOptionEntry entries[] = { OUTPUT_ENTRY, { NULL } };
   JsonArray *array;
-  GOptionEntry entries[] = {
-    { "output", 'o', 0, G_OPTION_ARG_STRING, &opts->output, "Output format: text or json",
-      "FORMAT" },
-    { NULL }
-  };
 
-  if (!parse_command_options ("plugins", NULL,
-                              "List the plugins found, what each provides, or why it did not "
-                              "load.",
-                              entries, NULL, &argc, &argv, &error)
+  if (!parse_options (opts, "plugins", NULL,
+                      "List the plugins found, what each provides, or why it did not load.",
+                      entries, NULL, TRUE, &argc, &argv, &error)
       || !no_extra_args (argc, argv, &error) || !check_output_option (opts, &error))
     return fail (error);
-  client = berthctl_client_new_local (&error);
-  if (client == NULL)
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
     return fail (error);
-  plugins = berthctl_client_call (client, "GET", "/v1/plugins", NULL, &error);
+  plugins = berthctl_remote_call (remote, "GET", "/v1/plugins", NULL, &error);
   if (plugins == NULL)
     return fail (error);
   if (want_json (opts) || !JSON_NODE_HOLDS_ARRAY (plugins))
@@ -215,10 +249,10 @@ cmd_plugins (BerthctlOptions *opts, int argc, char **argv)
           for (guint j = 0; ifaces != NULL && j < json_array_get_length (ifaces); j++)
             g_string_append_printf (list, "%s%s", j > 0 ? ", " : "",
                                     json_array_get_string_element (ifaces, j));
-          g_print ("%-12s loaded    %s\n", name, list->len > 0 ? list->str : "(no interfaces)");
+          g_print ("%-14s loaded    %s\n", name, list->len > 0 ? list->str : "(no interfaces)");
         }
       else
-        g_print ("%-12s %-9s %s: %s\n", name, status,
+        g_print ("%-14s %-9s %s: %s\n", name, status,
                  json_object_get_string_member_with_default (p, "file", ""),
                  json_object_get_string_member_with_default (p, "reason", ""));
     }
@@ -229,17 +263,17 @@ static int
 cmd_list_settings (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (BerthctlClient) client = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) settings = NULL;
 
-  if (!parse_command_options ("list-settings", NULL, "Print the current settings as JSON.",
-                              NULL, NULL, &argc, &argv, &error)
+  if (!parse_options (opts, "list-settings", NULL, "Print the current settings as JSON.", NULL,
+                      NULL, TRUE, &argc, &argv, &error)
       || !no_extra_args (argc, argv, &error))
     return fail (error);
-  client = berthctl_client_new_local (&error);
-  if (client == NULL)
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
     return fail (error);
-  settings = berthctl_client_call (client, "GET", "/v1/settings", NULL, &error);
+  settings = berthctl_remote_call (remote, "GET", "/v1/settings", NULL, &error);
   if (settings == NULL)
     return fail (error);
   print_json (settings);
@@ -265,10 +299,21 @@ print_pending (JsonNode *answer)
                                 ? json_object_get_string_member_with_default (change, "severity",
                                                                               "restart")
                                 : "restart";
-      g_print ("%s: takes effect after a %s\n", (const gchar *) l->data,
-               g_str_equal (severity, "reset") ? "reset" : "restart");
+      g_print ("%s: takes effect after a %s (berthctl stop && berthctl start)\n",
+               (const gchar *) l->data, g_str_equal (severity, "reset") ? "reset" : "restart");
     }
   g_list_free (keys);
+}
+
+static gboolean
+apply_settings (BerthctlRemote *remote, JsonNode *partial, GError **error)
+{
+  g_autoptr (JsonNode) answer = berthctl_remote_call (remote, "PUT", "/v1/settings", partial,
+                                                      error);
+  if (answer == NULL)
+    return FALSE;
+  print_pending (answer);
+  return TRUE;
 }
 
 static int
@@ -276,15 +321,12 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (BerthctlSettingFlags) flags = berthctl_setting_flags_new ();
-  g_autoptr (BerthctlClient) client = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) partial = NULL;
-  g_autoptr (JsonNode) answer = NULL;
 
-  if (!parse_command_options ("set", "--SETTING[=VALUE]…",
-                              "Change settings; each flag names one setting "
-                              "(see --help-settings).",
-                              NULL, berthctl_setting_flags_get_group (flags), &argc, &argv,
-                              &error)
+  if (!parse_options (opts, "set", "--SETTING[=VALUE]…",
+                      "Change settings; each flag names one setting (see --help-settings).",
+                      NULL, berthctl_setting_flags_get_group (flags), TRUE, &argc, &argv, &error)
       || !no_extra_args (argc, argv, &error))
     return fail (error);
   partial = berthctl_setting_flags_dup_partial (flags);
@@ -294,23 +336,585 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
                   "--kubernetes.enabled=true; see berthctl set --help-settings\n");
       return EXIT_USAGE;
     }
-  client = berthctl_client_new_local (&error);
-  if (client == NULL)
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL || !apply_settings (remote, partial, &error))
     return fail (error);
-  answer = berthctl_client_call (client, "PUT", "/v1/settings", partial, &error);
-  if (answer == NULL)
-    return fail (error);
-  print_pending (answer);
   return EXIT_OK;
 }
 
+static JsonNode *
+put_backend_state (BerthctlRemote *remote, const gchar *state, GError **error)
+{
+  g_autoptr (JsonNode) body = json_node_init_object (json_node_alloc (), json_object_new ());
+
+  json_object_set_string_member (json_node_get_object (body), "vmState", state);
+  return berthctl_remote_call (remote, "PUT", "/v1/backend_state", body, error);
+}
+
+static int
+cmd_start (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlSettingFlags) flags = berthctl_setting_flags_new ();
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (JsonNode) partial = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  gboolean wait = FALSE;
+  gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
+  GOptionEntry entries[] = {
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "Wait until Berth has started, showing progress",
+      NULL },
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "Give up waiting after this many seconds (default 900)", "SECONDS" },
+    { NULL }
+  };
+
+  if (!parse_options (opts, "start", "[--SETTING[=VALUE]…]",
+                      "Start berthd when none answers, apply any setting flags, and start the "
+                      "VM.",
+                      entries, berthctl_setting_flags_get_group (flags), TRUE, &argc, &argv,
+                      &error)
+      || !no_extra_args (argc, argv, &error))
+    return fail (error);
+  if (wait_timeout <= 0)
+    {
+      g_printerr ("berthctl: --wait-timeout must be a positive number of seconds, not %d\n",
+                  wait_timeout);
+      return EXIT_USAGE;
+    }
+  remote = berthctl_launch_daemon (&opts->conn, &error);
+  if (remote == NULL)
+    return fail (error);
+  partial = berthctl_setting_flags_dup_partial (flags);
+  if (partial != NULL && !apply_settings (remote, partial, &error))
+    return fail (error);
+  /* Listen before asking, so that no state change is missed. */
+  if (wait && !berthctl_wait_prepare (remote, &error))
+    return fail (error);
+  answer = put_backend_state (remote, "STARTED", &error);
+  if (answer == NULL)
+    return fail (error);
+  if (!wait)
+    {
+      g_print ("Berth is starting; follow it with berthctl info or berthctl start --wait\n");
+      return EXIT_OK;
+    }
+  if (!berthctl_wait_for_state (remote, "STARTED", "start", (guint) wait_timeout, &error))
+    return fail (error);
+  g_print ("Berth is running\n");
+  return EXIT_OK;
+}
+
+static int
+cmd_stop (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  gboolean no_wait = FALSE;
+  gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
+  GOptionEntry entries[] = {
+    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "Return once the stop is under way", NULL },
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "Give up waiting after this many seconds (default 900)", "SECONDS" },
+    { NULL }
+  };
+
+  if (!parse_options (opts, "stop", NULL, "Stop the VM; berthd keeps running.", entries, NULL,
+                      TRUE, &argc, &argv, &error)
+      || !no_extra_args (argc, argv, &error))
+    return fail (error);
+  if (wait_timeout <= 0)
+    {
+      g_printerr ("berthctl: --wait-timeout must be a positive number of seconds, not %d\n",
+                  wait_timeout);
+      return EXIT_USAGE;
+    }
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
+    return fail (error);
+  if (!no_wait && !berthctl_wait_prepare (remote, &error))
+    return fail (error);
+  answer = put_backend_state (remote, "STOPPED", &error);
+  if (answer == NULL)
+    return fail (error);
+  if (no_wait)
+    return EXIT_OK;
+  if (!berthctl_wait_for_state (remote, "STOPPED", "stop", (guint) wait_timeout, &error))
+    return fail (error);
+  g_print ("Berth is stopped\n");
+  return EXIT_OK;
+}
+
+static int
+cmd_shutdown (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  g_autofree gchar *credentials = NULL;
+  gint wait_timeout = 120;
+  GOptionEntry entries[] = {
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "Give up waiting after this many seconds (default 120)", "SECONDS" },
+    { NULL }
+  };
+
+  if (!parse_options (opts, "shutdown", NULL, "Stop the VM and quit berthd.", entries, NULL,
+                      TRUE, &argc, &argv, &error)
+      || !no_extra_args (argc, argv, &error))
+    return fail (error);
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
+    return fail (error);
+  answer = berthctl_remote_call (remote, "PUT", "/v1/shutdown", NULL, &error);
+  if (answer == NULL)
+    return fail (error);
+  /* berthd removes its credentials file as the last thing before exiting. */
+  credentials = berthctl_connection_get_config_path (&opts->conn);
+  for (gint i = 0; i < wait_timeout * 10; i++)
+    {
+      if (!g_file_test (credentials, G_FILE_TEST_EXISTS))
+        {
+          g_print ("berthd has shut down\n");
+          return EXIT_OK;
+        }
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+  g_printerr ("berthctl: berthd accepted the shutdown but was still running after %d s\n",
+              wait_timeout);
+  return EXIT_FAILED;
+}
+
+/* Everything `info` knows, from /v1/about, /v1/backend_state and
+ * /v1/settings, as one flat object. */
+static JsonNode *
+collect_info (BerthctlRemote *remote, GError **error)
+{
+  g_autoptr (JsonNode) about = berthctl_remote_call (remote, "GET", "/v1/about", NULL, error);
+  g_autoptr (JsonNode) state = NULL;
+  g_autoptr (JsonNode) settings = NULL;
+  JsonObject *info = json_object_new ();
+  JsonObject *s;
+
+  if (about == NULL)
+    return NULL;
+  state = berthctl_remote_call (remote, "GET", "/v1/backend_state", NULL, error);
+  if (state == NULL)
+    return NULL;
+  settings = berthctl_remote_call (remote, "GET", "/v1/settings", NULL, error);
+  if (settings == NULL)
+    return NULL;
+
+  if (JSON_NODE_HOLDS_OBJECT (about))
+    {
+      g_autoptr (GList) members = json_object_get_members (json_node_get_object (about));
+      for (GList *l = members; l != NULL; l = l->next)
+        json_object_set_member (info, l->data,
+                                json_object_dup_member (json_node_get_object (about), l->data));
+    }
+  if (JSON_NODE_HOLDS_OBJECT (state))
+    {
+      g_autoptr (GList) members = json_object_get_members (json_node_get_object (state));
+      for (GList *l = members; l != NULL; l = l->next)
+        json_object_set_member (info, l->data,
+                                json_object_dup_member (json_node_get_object (state), l->data));
+    }
+  if (JSON_NODE_HOLDS_OBJECT (settings))
+    {
+      JsonObject *engine, *k8s, *vm;
+
+      s = json_node_get_object (settings);
+      engine = json_object_get_object_member (s, "containerEngine");
+      k8s = json_object_get_object_member (s, "kubernetes");
+      vm = json_object_get_object_member (s, "virtualMachine");
+      if (engine != NULL)
+        json_object_set_string_member (
+          info, "containerEngine",
+          json_object_get_string_member_with_default (engine, "name", ""));
+      if (k8s != NULL)
+        {
+          json_object_set_boolean_member (
+            info, "kubernetesEnabled",
+            json_object_get_boolean_member_with_default (k8s, "enabled", FALSE));
+          json_object_set_string_member (
+            info, "kubernetesVersion",
+            json_object_get_string_member_with_default (k8s, "version", ""));
+        }
+      if (vm != NULL)
+        {
+          json_object_set_int_member (info, "memoryInGB",
+                                      json_object_get_int_member_with_default (vm, "memoryInGB",
+                                                                               0));
+          json_object_set_int_member (info, "numberCPUs",
+                                      json_object_get_int_member_with_default (vm, "numberCPUs",
+                                                                               0));
+        }
+    }
+  return json_node_init_object (json_node_alloc (), info);
+}
+
+static gchar *
+node_to_text (JsonNode *node)
+{
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return g_strdup ("");
+  if (JSON_NODE_HOLDS_VALUE (node))
+    {
+      GType t = json_node_get_value_type (node);
+      if (t == G_TYPE_STRING)
+        return g_strdup (json_node_get_string (node));
+      if (t == G_TYPE_BOOLEAN)
+        return g_strdup (json_node_get_boolean (node) ? "true" : "false");
+      if (t == G_TYPE_INT64)
+        return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+      if (t == G_TYPE_DOUBLE)
+        return g_strdup_printf ("%g", json_node_get_double (node));
+    }
+  return node_to_json_text (node, FALSE);
+}
+
+static int
+cmd_info (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (JsonNode) info = NULL;
+  g_autofree gchar *field = NULL;
+  GOptionEntry entries[] = {
+    OUTPUT_ENTRY,
+    { "field", 'f', 0, G_OPTION_ARG_STRING, &field, "Print only this field's value", "NAME" },
+    { NULL }
+  };
+  JsonObject *o;
+
+  if (!parse_options (opts, "info", NULL, "Show Berth's state and configuration.", entries, NULL,
+                      TRUE, &argc, &argv, &error)
+      || !no_extra_args (argc, argv, &error) || !check_output_option (opts, &error))
+    return fail (error);
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
+    return fail (error);
+  info = collect_info (remote, &error);
+  if (info == NULL)
+    return fail (error);
+  o = json_node_get_object (info);
+  if (field != NULL)
+    {
+      g_autofree gchar *text = NULL;
+      if (!json_object_has_member (o, field))
+        {
+          g_autoptr (GList) members = json_object_get_members (o);
+          g_autoptr (GString) names = g_string_new (NULL);
+          for (GList *l = members; l != NULL; l = l->next)
+            g_string_append_printf (names, "%s%s", names->len ? ", " : "",
+                                    (const gchar *) l->data);
+          g_printerr ("berthctl: info has no field \"%s\"; fields: %s\n", field, names->str);
+          return EXIT_USAGE;
+        }
+      text = node_to_text (json_object_get_member (o, field));
+      g_print ("%s\n", text);
+      return EXIT_OK;
+    }
+  if (want_json (opts))
+    {
+      print_json (info);
+      return EXIT_OK;
+    }
+  {
+    g_autoptr (GList) members = json_object_get_members (o);
+    for (GList *l = members; l != NULL; l = l->next)
+      {
+        g_autofree gchar *text = node_to_text (json_object_get_member (o, l->data));
+        g_print ("%-18s %s\n", (const gchar *) l->data, text);
+      }
+  }
+  return EXIT_OK;
+}
+
+static GBytes *
+read_input (const gchar *input, GError **error)
+{
+  if (g_str_equal (input, "-"))
+    {
+      g_autoptr (GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+      g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+
+      if (g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, error) < 0)
+        return NULL;
+      return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+    }
+  else
+    {
+      gchar *data = NULL;
+      gsize len = 0;
+      if (!g_file_get_contents (input, &data, &len, error))
+        return NULL;
+      return g_bytes_new_take (data, len);
+    }
+}
+
+static int
+cmd_api (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  g_autoptr (GBytes) body = NULL;
+  g_autofree gchar *method = NULL;
+  g_autofree gchar *body_text = NULL;
+  g_autofree gchar *input = NULL;
+  g_autofree gchar *path = NULL;
+  GOptionEntry entries[] = {
+    { "method", 'X', 0, G_OPTION_ARG_STRING, &method, "HTTP method (GET, or PUT with a body)",
+      "METHOD" },
+    { "body", 'b', 0, G_OPTION_ARG_STRING, &body_text, "Request body", "JSON" },
+    { "input", 0, 0, G_OPTION_ARG_FILENAME, &input, "Read the body from FILE (- for stdin)",
+      "FILE" },
+    { NULL }
+  };
+
+  if (!parse_options (opts, "api", "ENDPOINT", "Send a raw request to berthd's API.", entries,
+                      NULL, TRUE, &argc, &argv, &error))
+    return fail (error);
+  if (argc != 2)
+    {
+      g_printerr ("berthctl: api needs one ENDPOINT, such as /v1/settings or settings\n");
+      return EXIT_USAGE;
+    }
+  if (body_text != NULL && input != NULL)
+    {
+      g_printerr ("berthctl: give the body with --body or --input, not both\n");
+      return EXIT_USAGE;
+    }
+  if (body_text != NULL)
+    body = g_bytes_new (body_text, strlen (body_text));
+  else if (input != NULL && (body = read_input (input, &error)) == NULL)
+    return fail (error);
+  if (method == NULL)
+    method = g_strdup (body != NULL ? "PUT" : "GET");
+  else
+    {
+      g_autofree gchar *upper = g_ascii_strup (method, -1);
+      g_free (method);
+      method = g_steal_pointer (&upper);
+    }
+  /* rdctl accepts "settings" for "/v1/settings". */
+  if (argv[1][0] == '/')
+    path = g_strdup (argv[1]);
+  else
+    path = g_strconcat ("/v1/", argv[1], NULL);
+
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
+    return fail (error);
+  answer = berthctl_remote_call_raw (remote, method, path, body, NULL, &error);
+  if (answer == NULL)
+    return fail (error);
+  if (!JSON_NODE_HOLDS_NULL (answer))
+    {
+      if (JSON_NODE_HOLDS_VALUE (answer) && json_node_get_value_type (answer) == G_TYPE_STRING)
+        g_print ("%s\n", json_node_get_string (answer));
+      else
+        print_json (answer);
+    }
+  return EXIT_OK;
+}
+
+static int
+reset_call (BerthctlOptions *opts, const gchar *path, const gchar *mode)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = connect_daemon (opts, &error);
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+
+  if (remote == NULL)
+    return fail (error);
+  if (mode != NULL)
+    {
+      body = json_node_init_object (json_node_alloc (), json_object_new ());
+      json_object_set_string_member (json_node_get_object (body), "mode", mode);
+    }
+  answer = berthctl_remote_call (remote, "PUT", path, body, &error);
+  if (answer == NULL)
+    return fail (error);
+  return EXIT_OK;
+}
+
+static int
+cmd_reset (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean k8s = FALSE, vm = FALSE, factory = FALSE, wipe = FALSE;
+  GOptionEntry entries[] = {
+    { "k8s", 0, 0, G_OPTION_ARG_NONE, &k8s, "Reset Kubernetes' state only", NULL },
+    { "wipe", 0, 0, G_OPTION_ARG_NONE, &wipe, "With --k8s: remove its images too", NULL },
+    { "vm", 0, 0, G_OPTION_ARG_NONE, &vm,
+      "Remove the VM's disk; the next start makes a new one", NULL },
+    { "factory", 0, 0, G_OPTION_ARG_NONE, &factory, "Remove everything Berth wrote", NULL },
+    { NULL }
+  };
+
+  if (!parse_options (opts, "reset", NULL, "Reset Kubernetes, the VM, or everything.", entries,
+                      NULL, TRUE, &argc, &argv, &error)
+      || !no_extra_args (argc, argv, &error))
+    return fail (error);
+  if (k8s + vm + factory != 1)
+    {
+      g_printerr ("berthctl: reset needs exactly one of --k8s, --vm or --factory\n");
+      return EXIT_USAGE;
+    }
+  if (wipe && !k8s)
+    {
+      g_printerr ("berthctl: --wipe goes with --k8s\n");
+      return EXIT_USAGE;
+    }
+  if (k8s)
+    return reset_call (opts, "/v1/k8s_reset", wipe ? "wipe" : "fast");
+  if (vm)
+    return reset_call (opts, "/v1/vm_reset", NULL);
+  return reset_call (opts, "/v1/factory_reset", NULL);
+}
+
+static int
+cmd_factory_reset (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!parse_options (opts, "factory-reset", NULL,
+                      "Stop Berth and remove the VM, caches and settings it wrote.", NULL, NULL,
+                      TRUE, &argc, &argv, &error)
+      || !no_extra_args (argc, argv, &error))
+    return fail (error);
+  return reset_call (opts, "/v1/factory_reset", NULL);
+}
+
+static int
+cmd_diagnostics (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  GOptionEntry entries[] = { OUTPUT_ENTRY, { NULL } };
+  JsonArray *checks = NULL;
+  gboolean all_passed = TRUE;
+
+  if (!parse_options (opts, "diagnostics", NULL,
+                      "Check that this machine can run Berth, and say how to fix what cannot.",
+                      entries, NULL, TRUE, &argc, &argv, &error)
+      || !no_extra_args (argc, argv, &error) || !check_output_option (opts, &error))
+    return fail (error);
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
+    return fail (error);
+  answer = berthctl_remote_call (remote, "GET", "/v1/diagnostic_checks", NULL, &error);
+  if (answer == NULL)
+    return fail (error);
+  if (want_json (opts))
+    {
+      print_json (answer);
+      return EXIT_OK;
+    }
+  if (JSON_NODE_HOLDS_OBJECT (answer))
+    checks = json_object_get_array_member (json_node_get_object (answer), "checks");
+  for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+    {
+      JsonObject *c = json_array_get_object_element (checks, i);
+      gboolean passed = json_object_get_boolean_member_with_default (c, "passed", FALSE);
+      JsonArray *fixes = json_object_get_array_member (c, "fixes");
+
+      all_passed &= passed;
+      g_print ("%s %-20s %s\n", passed ? "ok  " : "FAIL",
+               json_object_get_string_member_with_default (c, "id", "?"),
+               json_object_get_string_member_with_default (c, "description", ""));
+      for (guint j = 0; !passed && fixes != NULL && j < json_array_get_length (fixes); j++)
+        {
+          JsonObject *fix = json_array_get_object_element (fixes, j);
+          g_print ("     fix: %s\n",
+                   json_object_get_string_member_with_default (fix, "description", ""));
+        }
+    }
+  return all_passed ? EXIT_OK : EXIT_FAILED;
+}
+
+static int cmd_completion (BerthctlOptions *opts, int argc, char **argv);
+
 static const BerthctlCommand commands[] = {
-  { "version", "Show the version", cmd_version },
-  { "paths", "Show where Berth keeps its files", cmd_paths },
-  { "plugins", "List plugins and what they provide", cmd_plugins },
-  { "list-settings", "Print the current settings as JSON", cmd_list_settings },
+  { "start", "Start berthd if needed, then the VM", cmd_start },
+  { "stop", "Stop the VM", cmd_stop },
+  { "shutdown", "Stop the VM and quit berthd", cmd_shutdown },
   { "set", "Change settings", cmd_set },
+  { "list-settings", "Print the current settings as JSON", cmd_list_settings },
+  { "info", "Show Berth's state", cmd_info },
+  { "api", "Send a raw request to the API", cmd_api },
+  { "reset", "Reset Kubernetes, the VM or everything", cmd_reset },
+  { "factory-reset", "Remove everything Berth wrote", cmd_factory_reset },
+  { "plugins", "List plugins and what they provide", cmd_plugins },
+  { "diagnostics", "Check this machine", cmd_diagnostics },
+  { "paths", "Show where Berth keeps its files", cmd_paths },
+  { "version", "Show the version", cmd_version },
+  { "completion", "Print a shell completion script (bash)", cmd_completion },
 };
+
+/* A bash completion script made from the command table and the settings
+ * schema, so it never lags behind either. */
+static int
+cmd_completion (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) cmds = g_string_new (NULL);
+  g_autoptr (GString) setting_flags = g_string_new (NULL);
+  const BerthSettingSpec *schema;
+  guint n = 0;
+
+  if (!parse_options (opts, "completion", "bash", "Print a shell completion script.", NULL, NULL,
+                      FALSE, &argc, &argv, &error))
+    return fail (error);
+  if (argc > 2 || (argc == 2 && !g_str_equal (argv[1], "bash")))
+    {
+      g_printerr ("berthctl: completion supports bash only\n");
+      return EXIT_USAGE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_string_append_printf (cmds, "%s%s", i ? " " : "", commands[i].name);
+  schema = berth_settings_get_schema (&n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree gchar *flag = berthctl_flag_name_for_path (schema[i].path);
+      g_string_append_printf (setting_flags, " --%s", flag);
+    }
+  g_print ("# bash completion for berthctl; generated by berthctl completion bash\n"
+           "_berthctl()\n"
+           "{\n"
+           "  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]}\n"
+           "  local conn='--host --port --user --password --config-path'\n"
+           "  local settings='%s'\n"
+           "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+           "    COMPREPLY=( $(compgen -W '%s --help' -- \"$cur\") )\n"
+           "    return\n"
+           "  fi\n"
+           "  case $cmd in\n"
+           "    set) COMPREPLY=( $(compgen -W \"$settings $conn\" -- \"$cur\") ) ;;\n"
+           "    start) COMPREPLY=( $(compgen -W \"--wait --wait-timeout $settings $conn\" -- "
+           "\"$cur\") ) ;;\n"
+           "    stop) COMPREPLY=( $(compgen -W \"--no-wait --wait-timeout $conn\" -- \"$cur\") ) "
+           ";;\n"
+           "    info) COMPREPLY=( $(compgen -W \"--output --field $conn\" -- \"$cur\") ) ;;\n"
+           "    api) COMPREPLY=( $(compgen -W \"--method --body --input $conn /v1/settings "
+           "/v1/about /v1/backend_state /v1/plugins /v1/diagnostic_checks\" -- \"$cur\") ) ;;\n"
+           "    reset) COMPREPLY=( $(compgen -W \"--k8s --wipe --vm --factory $conn\" -- "
+           "\"$cur\") ) ;;\n"
+           "    plugins|diagnostics|paths) COMPREPLY=( $(compgen -W \"--output $conn\" -- "
+           "\"$cur\") ) ;;\n"
+           "    completion) COMPREPLY=( $(compgen -W bash -- \"$cur\") ) ;;\n"
+           "    *) COMPREPLY=( $(compgen -W \"$conn\" -- \"$cur\") ) ;;\n"
+           "  esac\n"
+           "}\n"
+           "complete -F _berthctl berthctl\n",
+           setting_flags->str + (setting_flags->len ? 1 : 0), cmds->str);
+  return EXIT_OK;
+}
 
 static const BerthctlCommand *
 command_lookup (const gchar *name)
@@ -359,6 +963,7 @@ main (int argc, char **argv)
       return EXIT_USAGE;
     }
   status = command->run (&opts, argc - 1, argv + 1);
+  berthctl_connection_clear (&opts.conn);
   g_free (opts.output);
   return status;
 }

@@ -1,0 +1,127 @@
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "berth-backend.h"
+#include "berth-image-processor.h"
+#include "berth-kubernetes-provider.h"
+#include "berth-paths.h"
+#include "berth-plugin-loader.h"
+#include "berth-progress.h"
+#include "berth-settings.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  BERTH_RESET_KUBERNETES_FAST, /* Kubernetes state only */
+  BERTH_RESET_KUBERNETES_WIPE, /* Kubernetes state and its images */
+  BERTH_RESET_VM,              /* the VM's disk */
+  BERTH_RESET_FACTORY,         /* everything Berth wrote: VM, cache, settings */
+} BerthResetKind;
+
+/* The heart of berthd: settings, plugins, the state machine STOPPED →
+ * STARTING → STARTED → STOPPING → STOPPED | ERROR, progress, and what a
+ * pending settings change needs. Frontends listen to its signals only. */
+#define BERTH_TYPE_MANAGER (berth_manager_get_type ())
+G_DECLARE_FINAL_TYPE (BerthManager, berth_manager, BERTH, MANAGER, GObject)
+
+/* @paths, @host: NULL for this process's. */
+BerthManager *
+berth_manager_new (const BerthPaths *paths, const BerthHostInfo *host);
+/* Loads settings (migrating, setting a corrupt file aside) and plugins, and
+ * picks the backend, image processor and Kubernetes provider. */
+gboolean
+berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **error);
+
+const BerthPaths *
+berth_manager_get_paths (BerthManager *self);
+BerthSettings *
+berth_manager_get_settings (BerthManager *self);
+BerthPluginLoader *
+berth_manager_get_plugin_loader (BerthManager *self);
+BerthProgress *
+berth_manager_get_progress (BerthManager *self);
+BerthBackend *
+berth_manager_get_backend (BerthManager *self); /* nullable */
+BerthKubernetesProvider *
+berth_manager_get_kubernetes_provider (BerthManager *self); /* nullable */
+BerthImageProcessor *
+berth_manager_get_image_processor (BerthManager *self); /* nullable */
+
+BerthState
+berth_manager_get_state (BerthManager *self);
+const gchar *
+berth_manager_get_state_reason (BerthManager *self); /* nullable */
+/* A locked backend refuses start/stop/reset from frontends (rdctl's
+ * backend_state "locked"). */
+gboolean
+berth_manager_get_locked (BerthManager *self);
+void
+berth_manager_set_locked (BerthManager *self, gboolean locked);
+
+void
+berth_manager_start_async (BerthManager *self, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data);
+gboolean
+berth_manager_start_finish (BerthManager *self, GAsyncResult *result, GError **error);
+void
+berth_manager_stop_async (BerthManager *self, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data);
+gboolean
+berth_manager_stop_finish (BerthManager *self, GAsyncResult *result, GError **error);
+void
+berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data);
+gboolean
+berth_manager_reset_finish (BerthManager *self, GAsyncResult *result, GError **error);
+
+/* Whether start, stop or a reset of @kind asked now would be taken, and if
+ * not why: BUSY (locked, or another operation under way) or NOT_SUPPORTED
+ * (no plugin for it). The _async calls make the same checks; frontends call
+ * these first to answer at once while the operation runs on. Starting what
+ * is started or starting, and stopping what is stopped or stopping, is taken
+ * (it joins or does nothing). */
+gboolean
+berth_manager_check_start (BerthManager *self, GError **error);
+gboolean
+berth_manager_check_stop (BerthManager *self, GError **error);
+gboolean
+berth_manager_check_reset (BerthManager *self, BerthResetKind kind, GError **error);
+
+/* Validates and applies a partial settings object. @pending_out (nullable)
+ * receives, for each changed setting that needs more than a live change while
+ * the VM runs, {key: {current, desired, severity: "restart"|"reset"}}, where
+ * current is the value the running VM was started with. */
+gboolean
+berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode **pending_out,
+                               GError **error);
+/* The same computation without applying anything. */
+JsonNode *
+berth_manager_propose_settings (BerthManager *self, JsonNode *partial, GError **error);
+/* Changes applied since the VM started that still need a restart or reset. */
+JsonNode *
+berth_manager_dup_pending (BerthManager *self);
+
+JsonNode *
+berth_manager_dup_about (BerthManager *self);
+JsonNode *
+berth_manager_dup_backend_state (BerthManager *self); /* {vmState, locked} */
+/* Array of {id, description, passed, mutable?, fixes?} as rdctl diagnostics:
+ * virtualization usable, QEMU present, free disk, UNIX socket path lengths,
+ * plus what the backend's validate() says. */
+JsonNode *
+berth_manager_run_diagnostics (BerthManager *self);
+/* The plugins found, loaded or not: berth_plugin_loader_to_json()'s array. */
+JsonNode *
+berth_manager_dup_plugins (BerthManager *self);
+
+/* Signals, all on the main context:
+ *   "state-changed"    (BerthState state, const gchar *reason)
+ *   "progress-changed" ()
+ *   "settings-changed" (GStrv changed_paths)
+ *   "plugin-event"     (const gchar *plugin, const gchar *signal, JsonNode *args)
+ *       every signal of every loaded plugin's capability interfaces,
+ *       its arguments turned into a JSON array. */
+
+G_END_DECLS

@@ -1,0 +1,1179 @@
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "berth-error.h"
+
+#include "berth-api-credentials.h"
+#include "berth-api-server.h"
+
+#define BERTH_API_REALM "berth"
+/* Nesting deeper than this is refused before the parser sees it: json-glib
+ * parses recursively, and a megabyte of '[' must not exhaust the stack. */
+#define BERTH_API_MAX_JSON_DEPTH 64
+/* The event stream only talks; what a client sends is read and dropped. */
+#define BERTH_API_MAX_INCOMING_FRAME 4096
+#define BERTH_API_KEEPALIVE_SECONDS 30
+
+struct _BerthApiServer
+{
+  GObject parent_instance;
+
+  BerthManager *manager;
+  SoupServer *server;
+  SoupAuthDomain *auth_domain;
+  gchar *user;
+  gchar *password;
+  guint port;
+  GPtrArray *event_sockets; /* SoupWebsocketConnection, in the order they came */
+  gboolean shutdown_requested;
+};
+
+G_DEFINE_FINAL_TYPE (BerthApiServer, berth_api_server, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_SHUTDOWN_REQUESTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* What a route expects in the request body. */
+typedef enum
+{
+  BODY_NONE,            /* ignored if sent */
+  BODY_OPTIONAL_OBJECT, /* empty, or a JSON object */
+  BODY_OBJECT,          /* a JSON object */
+} BodyKind;
+
+typedef void (*RouteFunc) (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                           GHashTable *query);
+
+typedef struct
+{
+  const gchar *method;
+  const gchar *path;
+  BodyKind body;
+  RouteFunc func;
+} Route;
+
+/* ---- answers ---------------------------------------------------------- */
+
+static void
+respond_json (SoupServerMessage *msg, guint status, JsonNode *node)
+{
+  g_autofree gchar *data = json_to_string (node, FALSE);
+  gsize len = strlen (data);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+                                    g_steal_pointer (&data), len);
+}
+
+static void
+respond_message (SoupServerMessage *msg, guint status, const gchar *code, const gchar *message)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, message);
+  if (code != NULL)
+    {
+      json_builder_set_member_name (builder, "code");
+      json_builder_add_string_value (builder, code);
+    }
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  respond_json (msg, status, node);
+}
+
+static guint
+status_for_error (const GError *error)
+{
+  if (error->domain != BERTH_ERROR)
+    return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+  switch ((BerthError)error->code)
+    {
+    case BERTH_ERROR_INVALID_SETTING:
+    case BERTH_ERROR_INVALID_DATA:
+      return SOUP_STATUS_BAD_REQUEST;
+    case BERTH_ERROR_NOT_FOUND:
+      return SOUP_STATUS_NOT_FOUND;
+    case BERTH_ERROR_BUSY:
+      return SOUP_STATUS_CONFLICT;
+    case BERTH_ERROR_NOT_SUPPORTED:
+      return SOUP_STATUS_NOT_IMPLEMENTED;
+    default:
+      return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static void
+respond_error (SoupServerMessage *msg, const GError *error)
+{
+  g_autoptr (GError) converted = g_error_copy (error);
+
+  berth_error_convert (&converted);
+  respond_message (msg, status_for_error (converted), berth_error_code_to_string (converted->code),
+                   converted->message);
+}
+
+static void
+respond_error_literal (SoupServerMessage *msg, gint code, const gchar *message)
+{
+  g_autoptr (GError) error = g_error_new_literal (BERTH_ERROR, code, message);
+
+  respond_error (msg, error);
+}
+
+static void
+respond_too_large (SoupServerMessage *msg)
+{
+  g_autofree gchar *message = g_strdup_printf (
+      "The request body is larger than the %d bytes the API accepts", BERTH_API_MAX_BODY);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+  respond_message (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "invalid-data", message);
+}
+
+/* libsoup writes the realm as a bare token; clients (and the API's
+ * description) expect the quoted form. */
+static void
+set_challenge (SoupServerMessage *msg)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+                                "Basic realm=\"" BERTH_API_REALM "\"");
+}
+
+/* ---- request bodies --------------------------------------------------- */
+
+/* Rejects JSON nested deeper than @max_depth without parsing it. Strings are
+ * skipped so brackets inside them do not count. */
+static gboolean
+check_json_depth (const gchar *data, gsize len, guint max_depth, GError **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      gchar c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > max_depth)
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "The request body nests JSON more than %u levels deep", max_depth);
+              return FALSE;
+            }
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
+static const gchar *
+json_node_kind (JsonNode *node)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    return "an object";
+  if (JSON_NODE_HOLDS_ARRAY (node))
+    return "an array";
+  if (JSON_NODE_HOLDS_NULL (node))
+    return "null";
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_STRING:
+      return "a string";
+    case G_TYPE_BOOLEAN:
+      return "a boolean";
+    default:
+      return "a number";
+    }
+}
+
+/* NULL with no error for an empty body where @kind allows one. */
+static JsonNode *
+parse_body (SoupServerMessage *msg, BodyKind kind, GError **error)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const gchar *data;
+  gsize len = 0;
+  JsonNode *root;
+
+  if (kind == BODY_NONE)
+    return NULL;
+
+  bytes = soup_message_body_flatten (body);
+  data = g_bytes_get_data (bytes, &len);
+  /* Whitespace only counts as empty. */
+  while (len > 0 && g_ascii_isspace (data[len - 1]))
+    len--;
+  if (len == 0)
+    {
+      if (kind == BODY_OPTIONAL_OBJECT)
+        return NULL;
+      g_set_error_literal (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "The request body is empty; this endpoint takes a JSON object");
+      return NULL;
+    }
+  if (memchr (data, '\0', len) != NULL || !g_utf8_validate (data, (gssize)len, NULL))
+    {
+      g_set_error_literal (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "The request body is not UTF-8 text; send a JSON object");
+      return NULL;
+    }
+  if (!check_json_depth (data, len, BERTH_API_MAX_JSON_DEPTH, error))
+    return NULL;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, (gssize)len, &local_error))
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                   "The request body is not valid JSON: %s", local_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                   "The request body is %s; this endpoint takes a JSON object",
+                   root != NULL ? json_node_kind (root) : "empty");
+      return NULL;
+    }
+  return json_node_copy (root);
+}
+
+/* Refuses members of @object not in @allowed, naming the first one. */
+static gboolean
+check_members (JsonObject *object, const gchar *what, const gchar *const *allowed, GError **error)
+{
+  g_autoptr (GList) members = json_object_get_members (object);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      if (!g_strv_contains (allowed, l->data))
+        {
+          g_autofree gchar *list = g_strjoinv (", ", (gchar **)allowed);
+
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                       "%s does not take \"%s\"; it takes: %s", what, (const gchar *)l->data, list);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* A member that must be a string when present; NULL when absent. */
+static gboolean
+get_optional_string (JsonObject *object, const gchar *what, const gchar *member, const gchar **out,
+                     GError **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  *out = NULL;
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                   "%s \"%s\" is %s; it must be a string", what, member, json_node_kind (node));
+      return FALSE;
+    }
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+/* A member that must be a boolean when present; @present_out says whether it was. */
+static gboolean
+get_optional_boolean (JsonObject *object, const gchar *what, const gchar *member,
+                      gboolean *present_out, gboolean *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  *present_out = FALSE;
+  *out = FALSE;
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                   "%s \"%s\" is %s; it must be true or false", what, member,
+                   json_node_kind (node));
+      return FALSE;
+    }
+  *present_out = TRUE;
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static void
+broadcast (BerthApiServer *self, JsonNode *event)
+{
+  g_autofree gchar *text = NULL;
+
+  if (self->event_sockets->len == 0)
+    return;
+  text = json_to_string (event, FALSE);
+  for (guint i = 0; i < self->event_sockets->len; i++)
+    {
+      SoupWebsocketConnection *conn = g_ptr_array_index (self->event_sockets, i);
+
+      if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_send_text (conn, text);
+    }
+}
+
+static JsonNode *
+build_state_event (BerthState state, const gchar *reason)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "state-changed");
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, berth_state_to_string (state));
+  json_builder_set_member_name (builder, "reason");
+  if (reason != NULL)
+    json_builder_add_string_value (builder, reason);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+on_state_changed (BerthManager *manager, BerthState state, const gchar *reason,
+                  BerthApiServer *self)
+{
+  g_autoptr (JsonNode) event = build_state_event (state, reason);
+
+  broadcast (self, event);
+}
+
+static void
+on_progress_changed (BerthManager *manager, BerthApiServer *self)
+{
+  BerthProgress *progress = berth_manager_get_progress (manager);
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) event = NULL;
+  const gchar *description = berth_progress_get_description (progress);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "progress");
+  json_builder_set_member_name (builder, "description");
+  if (description != NULL)
+    json_builder_add_string_value (builder, description);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "current");
+  json_builder_add_int_value (builder, (gint64)berth_progress_get_current (progress));
+  json_builder_set_member_name (builder, "max");
+  json_builder_add_int_value (builder, (gint64)berth_progress_get_max (progress));
+  json_builder_end_object (builder);
+  event = json_builder_get_root (builder);
+  broadcast (self, event);
+}
+
+static void
+on_settings_changed (BerthManager *manager, const gchar *const *keys, BerthApiServer *self)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) event = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "settings-changed");
+  json_builder_set_member_name (builder, "keys");
+  json_builder_begin_array (builder);
+  for (gsize i = 0; keys != NULL && keys[i] != NULL; i++)
+    json_builder_add_string_value (builder, keys[i]);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  event = json_builder_get_root (builder);
+  broadcast (self, event);
+}
+
+static void
+on_plugin_event (BerthManager *manager, const gchar *plugin, const gchar *signal_name,
+                 JsonNode *args, BerthApiServer *self)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) event = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "plugin");
+  json_builder_set_member_name (builder, "plugin");
+  json_builder_add_string_value (builder, plugin);
+  json_builder_set_member_name (builder, "signal");
+  json_builder_add_string_value (builder, signal_name);
+  json_builder_set_member_name (builder, "args");
+  if (args != NULL)
+    json_builder_add_value (builder, json_node_copy (args));
+  else
+    {
+      json_builder_begin_array (builder);
+      json_builder_end_array (builder);
+    }
+  json_builder_end_object (builder);
+  event = json_builder_get_root (builder);
+  broadcast (self, event);
+}
+
+static void
+on_event_socket_closed (SoupWebsocketConnection *conn, BerthApiServer *self)
+{
+  g_debug ("Event stream %p closed (code %u)", (gpointer)conn,
+           soup_websocket_connection_get_close_code (conn));
+  g_ptr_array_remove (self->event_sockets, conn);
+}
+
+static void
+on_event_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+                 SoupWebsocketConnection *conn, gpointer user_data)
+{
+  BerthApiServer *self = BERTH_API_SERVER (user_data);
+  g_autoptr (JsonNode) hello = NULL;
+  g_autofree gchar *text = NULL;
+
+  soup_websocket_connection_set_max_incoming_payload_size (conn, BERTH_API_MAX_INCOMING_FRAME);
+  soup_websocket_connection_set_keepalive_interval (conn, BERTH_API_KEEPALIVE_SECONDS);
+  g_signal_connect_object (conn, "closed", G_CALLBACK (on_event_socket_closed), self, 0);
+  g_ptr_array_add (self->event_sockets, g_object_ref (conn));
+  g_debug ("Event stream %p opened from %s", (gpointer)conn,
+           soup_server_message_get_remote_host (msg));
+
+  /* The current state first, so a client knows where it stands before the
+   * first change. */
+  hello = build_state_event (berth_manager_get_state (self->manager),
+                             berth_manager_get_state_reason (self->manager));
+  text = json_to_string (hello, FALSE);
+  soup_websocket_connection_send_text (conn, text);
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+static void
+route_list (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_about (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_get_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
+static void
+route_put_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
+static void
+route_propose_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                        GHashTable *query);
+static void
+route_get_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                         GHashTable *query);
+static void
+route_put_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                         GHashTable *query);
+static void
+route_shutdown (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_factory_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                     GHashTable *query);
+static void
+route_k8s_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_vm_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_plugins (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_diagnostic_checks (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                         GHashTable *query);
+static void
+route_events (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+
+static const Route routes[] = {
+  { "GET", "/v1", BODY_NONE, route_list },
+  { "GET", "/v1/about", BODY_NONE, route_about },
+  { "GET", "/v1/settings", BODY_NONE, route_get_settings },
+  { "PUT", "/v1/settings", BODY_OBJECT, route_put_settings },
+  { "PUT", "/v1/propose_settings", BODY_OBJECT, route_propose_settings },
+  { "GET", "/v1/backend_state", BODY_NONE, route_get_backend_state },
+  { "PUT", "/v1/backend_state", BODY_OBJECT, route_put_backend_state },
+  { "PUT", "/v1/shutdown", BODY_NONE, route_shutdown },
+  { "PUT", "/v1/factory_reset", BODY_OPTIONAL_OBJECT, route_factory_reset },
+  { "PUT", "/v1/k8s_reset", BODY_OPTIONAL_OBJECT, route_k8s_reset },
+  { "PUT", "/v1/vm_reset", BODY_NONE, route_vm_reset },
+  { "GET", "/v1/plugins", BODY_NONE, route_plugins },
+  { "GET", "/v1/diagnostic_checks", BODY_NONE, route_diagnostic_checks },
+  { "GET", "/v1/events", BODY_NONE, route_events },
+};
+
+static void
+route_list (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+
+  json_builder_begin_array (builder);
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      g_autofree gchar *entry = g_strdup_printf ("%s %s", routes[i].method, routes[i].path);
+
+      json_builder_add_string_value (builder, entry);
+    }
+  json_builder_end_array (builder);
+  node = json_builder_get_root (builder);
+  respond_json (msg, SOUP_STATUS_OK, node);
+}
+
+static void
+route_about (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (JsonNode) about = berth_manager_dup_about (self->manager);
+
+  if (JSON_NODE_HOLDS_OBJECT (about))
+    json_object_set_int_member (json_node_get_object (about), "apiPort", self->port);
+  respond_json (msg, SOUP_STATUS_OK, about);
+}
+
+static void
+route_get_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (JsonNode) settings
+      = berth_settings_dup_node (berth_manager_get_settings (self->manager));
+
+  respond_json (msg, SOUP_STATUS_OK, settings);
+}
+
+static void
+route_put_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (JsonNode) pending = NULL;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) answer = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_manager_update_settings (self->manager, body, &pending, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "pending");
+  if (pending != NULL)
+    json_builder_add_value (builder, g_steal_pointer (&pending));
+  else
+    {
+      json_builder_begin_object (builder);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_object (builder);
+  answer = json_builder_get_root (builder);
+  respond_json (msg, SOUP_STATUS_ACCEPTED, answer);
+}
+
+static void
+route_propose_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                        GHashTable *query)
+{
+  g_autoptr (JsonNode) proposal = NULL;
+  g_autoptr (GError) error = NULL;
+
+  proposal = berth_manager_propose_settings (self->manager, body, &error);
+  if (proposal == NULL)
+    {
+      respond_error (msg, error);
+      return;
+    }
+  respond_json (msg, SOUP_STATUS_ACCEPTED, proposal);
+}
+
+static void
+route_get_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                         GHashTable *query)
+{
+  g_autoptr (JsonNode) state = berth_manager_dup_backend_state (self->manager);
+
+  respond_json (msg, SOUP_STATUS_OK, state);
+}
+
+static void
+start_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* The manager reports the failure itself (ERROR state with the reason);
+   * this is only the log's copy. */
+  if (!berth_manager_start_finish (BERTH_MANAGER (source), result, &error))
+    g_message ("Start asked through the API failed: %s", error->message);
+}
+
+static void
+stop_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_manager_stop_finish (BERTH_MANAGER (source), result, &error))
+    g_message ("Stop asked through the API failed: %s", error->message);
+}
+
+static void
+reset_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_manager_reset_finish (BERTH_MANAGER (source), result, &error))
+    g_message ("Reset asked through the API failed: %s", error->message);
+}
+
+static void
+route_put_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                         GHashTable *query)
+{
+  static const gchar *const allowed[] = { "vmState", "locked", NULL };
+  JsonObject *object = json_node_get_object (body);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  const gchar *vm_state = NULL;
+  gboolean has_locked = FALSE, locked = FALSE;
+  gboolean want_started = FALSE;
+
+  if (!check_members (object, "backend_state", allowed, &error)
+      || !get_optional_string (object, "backend_state", "vmState", &vm_state, &error)
+      || !get_optional_boolean (object, "backend_state", "locked", &has_locked, &locked, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  if (vm_state != NULL)
+    {
+      if (g_ascii_strcasecmp (vm_state, "STARTED") == 0)
+        want_started = TRUE;
+      else if (g_ascii_strcasecmp (vm_state, "STOPPED") != 0)
+        {
+          g_autofree gchar *message = g_strdup_printf (
+              "backend_state vmState \"%s\" cannot be asked for; use \"STARTED\" or \"STOPPED\"",
+              vm_state);
+
+          respond_error_literal (msg, BERTH_ERROR_INVALID_DATA, message);
+          return;
+        }
+    }
+
+  /* Unlock before acting and lock after, so {vmState, locked: false} acts
+   * on an unlocked backend and {vmState, locked: true} acts, then locks. */
+  if (has_locked && !locked)
+    berth_manager_set_locked (self->manager, FALSE);
+  if (vm_state != NULL)
+    {
+      gboolean ok = want_started ? berth_manager_check_start (self->manager, &error)
+                                 : berth_manager_check_stop (self->manager, &error);
+
+      if (!ok)
+        {
+          respond_error (msg, error);
+          return;
+        }
+      if (want_started)
+        berth_manager_start_async (self->manager, NULL, start_done, NULL);
+      else
+        berth_manager_stop_async (self->manager, NULL, stop_done, NULL);
+    }
+  if (has_locked && locked)
+    berth_manager_set_locked (self->manager, TRUE);
+
+  answer = berth_manager_dup_backend_state (self->manager);
+  respond_json (msg, SOUP_STATUS_ACCEPTED, answer);
+}
+
+static void
+emit_shutdown_requested (SoupServerMessage *msg, BerthApiServer *self)
+{
+  if (self->shutdown_requested)
+    return;
+  self->shutdown_requested = TRUE;
+  g_signal_emit (self, signals[SIGNAL_SHUTDOWN_REQUESTED], 0);
+}
+
+static void
+route_shutdown (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  /* Told once the answer is on its way, so the client hears 202 before
+   * berthd goes. */
+  g_signal_connect_object (msg, "finished", G_CALLBACK (emit_shutdown_requested), self, 0);
+  respond_message (msg, SOUP_STATUS_ACCEPTED, NULL, "Berth is shutting down");
+}
+
+static void
+route_factory_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                     GHashTable *query)
+{
+  static const gchar *const allowed[] = { "keepSystemImages", NULL };
+  g_autoptr (GError) error = NULL;
+  gboolean has_keep = FALSE, keep = FALSE;
+
+  if (body != NULL
+      && (!check_members (json_node_get_object (body), "factory_reset", allowed, &error)
+          || !get_optional_boolean (json_node_get_object (body), "factory_reset",
+                                    "keepSystemImages", &has_keep, &keep, &error)))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  if (!berth_manager_check_reset (self->manager, BERTH_RESET_FACTORY, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  berth_manager_reset_async (self->manager, BERTH_RESET_FACTORY, NULL, reset_done, NULL);
+  respond_message (msg, SOUP_STATUS_ACCEPTED, NULL,
+                   "Berth is doing a factory reset: the VM, its data, the caches and the "
+                   "settings are being removed");
+}
+
+static void
+route_k8s_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  static const gchar *const allowed[] = { "mode", NULL };
+  g_autoptr (GError) error = NULL;
+  const gchar *mode = NULL;
+  BerthResetKind kind = BERTH_RESET_KUBERNETES_FAST;
+  g_autofree gchar *message = NULL;
+
+  if (body != NULL
+      && (!check_members (json_node_get_object (body), "k8s_reset", allowed, &error)
+          || !get_optional_string (json_node_get_object (body), "k8s_reset", "mode", &mode,
+                                   &error)))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  if (mode == NULL || g_str_equal (mode, "fast"))
+    kind = BERTH_RESET_KUBERNETES_FAST;
+  else if (g_str_equal (mode, "wipe"))
+    kind = BERTH_RESET_KUBERNETES_WIPE;
+  else
+    {
+      message = g_strdup_printf ("k8s_reset mode \"%s\" is not known; use \"fast\" (Kubernetes "
+                                 "state only) or \"wipe\" (its images too)",
+                                 mode);
+      respond_error_literal (msg, BERTH_ERROR_INVALID_DATA, message);
+      return;
+    }
+  if (!berth_manager_check_reset (self->manager, kind, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  berth_manager_reset_async (self->manager, kind, NULL, reset_done, NULL);
+  message = g_strdup_printf ("Kubernetes is being reset (%s)",
+                             kind == BERTH_RESET_KUBERNETES_FAST ? "fast" : "wipe");
+  respond_message (msg, SOUP_STATUS_ACCEPTED, NULL, message);
+}
+
+/* Berth's own: wipes the VM's disk (and with it Kubernetes and the images),
+ * keeping settings and caches. rdctl has no such endpoint. */
+static void
+route_vm_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_manager_check_reset (self->manager, BERTH_RESET_VM, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  berth_manager_reset_async (self->manager, BERTH_RESET_VM, NULL, reset_done, NULL);
+  respond_message (msg, SOUP_STATUS_ACCEPTED, NULL,
+                   "The VM is being reset: its disk is removed and made anew on the next start");
+}
+
+static void
+route_plugins (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (JsonNode) plugins = berth_manager_dup_plugins (self->manager);
+
+  respond_json (msg, SOUP_STATUS_OK, plugins);
+}
+
+static void
+route_diagnostic_checks (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                         GHashTable *query)
+{
+  g_autoptr (JsonNode) checks = berth_manager_run_diagnostics (self->manager);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *stamp = g_date_time_format_iso8601 (now);
+  const gchar *check_id = query != NULL ? g_hash_table_lookup (query, "checkID") : NULL;
+  g_autoptr (JsonArray) selected = json_array_new ();
+  g_autoptr (JsonObject) answer = json_object_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+
+  if (checks != NULL && JSON_NODE_HOLDS_ARRAY (checks))
+    {
+      JsonArray *all = json_node_get_array (checks);
+
+      for (guint i = 0; i < json_array_get_length (all); i++)
+        {
+          JsonNode *check = json_array_get_element (all, i);
+          JsonObject *object = JSON_NODE_HOLDS_OBJECT (check) ? json_node_get_object (check) : NULL;
+
+          /* As rdctl: an unknown checkID selects nothing, not an error. */
+          if (check_id != NULL
+              && (object == NULL
+                  || g_strcmp0 (json_object_get_string_member_with_default (object, "id", NULL),
+                                check_id)
+                         != 0))
+            continue;
+          json_array_add_element (selected, json_node_copy (check));
+        }
+    }
+  json_object_set_string_member (answer, "last_update", stamp);
+  json_object_set_array_member (answer, "checks", g_steal_pointer (&selected));
+  json_node_set_object (node, answer);
+  respond_json (msg, SOUP_STATUS_OK, node);
+}
+
+static void
+route_events (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* A good handshake is left alone: libsoup answers it and hands the
+   * connection to on_event_socket(). */
+  if (soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
+    return;
+  {
+    g_autofree gchar *message
+        = g_strdup_printf ("/v1/events is a WebSocket stream; open it with an Upgrade: websocket "
+                           "request (%s)",
+                           error->message);
+
+    respond_error_literal (msg, BERTH_ERROR_INVALID_DATA, message);
+  }
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static void
+handle_request (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
+                gpointer user_data)
+{
+  BerthApiServer *self = BERTH_API_SERVER (user_data);
+  const gchar *method = soup_server_message_get_method (msg);
+  g_autofree gchar *auth_user = NULL;
+  g_autoptr (GString) allowed = NULL;
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (GError) error = NULL;
+  const Route *route = NULL;
+
+  /* libsoup checked already for every path under "/"; checking again here
+   * also covers what that prefix does not ("*"). */
+  auth_user = soup_auth_domain_accepts (self->auth_domain, msg);
+  if (auth_user == NULL)
+    {
+      soup_auth_domain_challenge (self->auth_domain, msg);
+      set_challenge (msg);
+      return;
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      if (!g_str_equal (routes[i].path, path))
+        continue;
+      if (allowed == NULL)
+        allowed = g_string_new (NULL);
+      else
+        g_string_append (allowed, ", ");
+      g_string_append (allowed, routes[i].method);
+      if (g_str_equal (routes[i].method, method))
+        route = &routes[i];
+    }
+
+  if (allowed == NULL)
+    {
+      g_autofree gchar *message
+          = g_strdup_printf ("There is no endpoint %s; GET /v1 lists the endpoints", path);
+
+      respond_error_literal (msg, BERTH_ERROR_NOT_FOUND, message);
+      return;
+    }
+  if (route == NULL)
+    {
+      g_autofree gchar *message
+          = g_strdup_printf ("%s does not take %s; it takes %s", path, method, allowed->str);
+
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                    allowed->str);
+      respond_message (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "not-supported", message);
+      return;
+    }
+
+  body = parse_body (msg, route->body, &error);
+  if (error != NULL)
+    {
+      respond_error (msg, error);
+      return;
+    }
+  g_debug ("%s %s", method, path);
+  route->func (self, msg, body, query);
+}
+
+/* Every request gets these before its body is read: what was refused
+ * (authentication) is not kept in memory, and what is too large is refused
+ * as soon as its size is known. */
+static void
+on_got_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (soup_server_message_get_status (msg) != 0)
+    {
+      if (soup_server_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED)
+        set_challenge (msg);
+      soup_message_body_set_accumulate (body, FALSE);
+      return;
+    }
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > BERTH_API_MAX_BODY)
+    {
+      soup_message_body_set_accumulate (body, FALSE);
+      respond_too_large (msg);
+    }
+}
+
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (!soup_message_body_get_accumulate (body) || body->length <= BERTH_API_MAX_BODY)
+    return;
+  soup_message_body_truncate (body);
+  soup_message_body_set_accumulate (body, FALSE);
+  if (soup_server_message_get_status (msg) == 0)
+    respond_too_large (msg);
+}
+
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), NULL);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+}
+
+static gboolean
+check_password (SoupAuthDomain *domain, SoupServerMessage *msg, const gchar *username,
+                const gchar *password, gpointer user_data)
+{
+  BerthApiServer *self = BERTH_API_SERVER (user_data);
+  /* Both compared every time, so timing tells nothing about which was wrong. */
+  gboolean user_ok = berth_api_credentials_equal (username, self->user);
+  gboolean password_ok = berth_api_credentials_equal (password, self->password);
+
+  return user_ok & password_ok;
+}
+
+/* ---- object ----------------------------------------------------------- */
+
+/* Loopback only, by address: nothing on another interface can reach it.
+ * The socket is made here rather than by soup_server_listen() for its
+ * backlog: GSocket's default of 10 drops connections when a few clients
+ * open many at once. */
+static gboolean
+listen_on_loopback (BerthApiServer *self, guint port, GError **error)
+{
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", port);
+  g_autoptr (GSocket) socket = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (socket, SOMAXCONN);
+  /* allow_reuse: a port in TIME_WAIT from the last berthd is free to take;
+   * a port another program listens on is still refused. */
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+  return soup_server_listen_socket (self->server, socket, 0, error);
+}
+
+gboolean
+berth_api_server_listen (BerthApiServer *self, guint port, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GSList *uris;
+
+  g_return_val_if_fail (BERTH_IS_API_SERVER (self), FALSE);
+  g_return_val_if_fail (self->port == 0, FALSE);
+
+  if (port > G_MAXUINT16)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                   "API port %u is out of range; a port is 0 (any free port) to 65535", port);
+      return FALSE;
+    }
+
+  if (!listen_on_loopback (self, port, &local_error))
+    {
+      if (port == 0 || !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
+                       "Could not listen on 127.0.0.1:%u: %s", port, local_error->message);
+          return FALSE;
+        }
+      g_message ("Port %u on 127.0.0.1 is taken; listening on a free port instead "
+                 "(the credentials file names it)",
+                 port);
+      g_clear_error (&local_error);
+      if (!listen_on_loopback (self, 0, &local_error))
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
+                       "Could not listen on a free port of 127.0.0.1: %s", local_error->message);
+          return FALSE;
+        }
+    }
+
+  uris = soup_server_get_uris (self->server);
+  if (uris != NULL)
+    self->port = (guint)g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+  if (self->port == 0)
+    {
+      g_set_error_literal (error, BERTH_ERROR, BERTH_ERROR_FAILED,
+                           "Listening on 127.0.0.1 gave no port");
+      return FALSE;
+    }
+  g_message ("API listening on http://127.0.0.1:%u/", self->port);
+  return TRUE;
+}
+
+guint
+berth_api_server_get_port (BerthApiServer *self)
+{
+  g_return_val_if_fail (BERTH_IS_API_SERVER (self), 0);
+  return self->port;
+}
+
+void
+berth_api_server_close (BerthApiServer *self)
+{
+  g_autoptr (GPtrArray) sockets = NULL;
+
+  g_return_if_fail (BERTH_IS_API_SERVER (self));
+
+  sockets = g_ptr_array_copy (self->event_sockets, (GCopyFunc)(void (*) (void))g_object_ref, NULL);
+  g_ptr_array_set_free_func (sockets, g_object_unref);
+  for (guint i = 0; i < sockets->len; i++)
+    {
+      SoupWebsocketConnection *conn = g_ptr_array_index (sockets, i);
+
+      if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+                                         "berthd is shutting down");
+    }
+  soup_server_disconnect (self->server);
+}
+
+static void
+berth_api_server_dispose (GObject *object)
+{
+  BerthApiServer *self = BERTH_API_SERVER (object);
+
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  g_clear_object (&self->server);
+  g_clear_object (&self->auth_domain);
+  if (self->event_sockets != NULL)
+    g_ptr_array_set_size (self->event_sockets, 0);
+  g_clear_object (&self->manager);
+  G_OBJECT_CLASS (berth_api_server_parent_class)->dispose (object);
+}
+
+static void
+berth_api_server_finalize (GObject *object)
+{
+  BerthApiServer *self = BERTH_API_SERVER (object);
+
+  g_free (self->user);
+  if (self->password != NULL)
+    explicit_bzero (self->password, strlen (self->password));
+  g_free (self->password);
+  g_clear_pointer (&self->event_sockets, g_ptr_array_unref);
+  G_OBJECT_CLASS (berth_api_server_parent_class)->finalize (object);
+}
+
+static void
+berth_api_server_class_init (BerthApiServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = berth_api_server_dispose;
+  object_class->finalize = berth_api_server_finalize;
+
+  signals[SIGNAL_SHUTDOWN_REQUESTED]
+      = g_signal_new ("shutdown-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+berth_api_server_init (BerthApiServer *self)
+{
+  self->event_sockets = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+BerthApiServer *
+berth_api_server_new (BerthManager *manager, const gchar *user, const gchar *password)
+{
+  BerthApiServer *self;
+
+  g_return_val_if_fail (BERTH_IS_MANAGER (manager), NULL);
+  g_return_val_if_fail (user != NULL && password != NULL, NULL);
+
+  self = g_object_new (BERTH_TYPE_API_SERVER, NULL);
+  self->manager = g_object_ref (manager);
+  self->user = g_strdup (user);
+  self->password = g_strdup (password);
+
+  self->server = soup_server_new ("server-header", "berthd/" BERTH_VERSION, NULL);
+  self->auth_domain = soup_auth_domain_basic_new ("realm", BERTH_API_REALM, "auth-callback",
+                                                  check_password, "auth-data", self, NULL);
+  soup_auth_domain_add_path (self->auth_domain, "/");
+  soup_server_add_auth_domain (self->server, self->auth_domain);
+
+  g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), NULL);
+  soup_server_add_handler (self->server, NULL, handle_request, self, NULL);
+  /* The same path carries the WebSocket: handle_request answers anything
+   * that is not a good upgrade, and libsoup completes the rest. */
+  soup_server_add_handler (self->server, "/v1/events", handle_request, self, NULL);
+  soup_server_add_websocket_handler (self->server, "/v1/events", NULL, NULL, on_event_socket, self,
+                                     NULL);
+
+  g_signal_connect_object (manager, "state-changed", G_CALLBACK (on_state_changed), self, 0);
+  g_signal_connect_object (manager, "progress-changed", G_CALLBACK (on_progress_changed), self, 0);
+  g_signal_connect_object (manager, "settings-changed", G_CALLBACK (on_settings_changed), self, 0);
+  g_signal_connect_object (manager, "plugin-event", G_CALLBACK (on_plugin_event), self, 0);
+  return self;
+}

@@ -1,0 +1,1719 @@
+/* berthd end to end: the real daemon from the build tree on a free port of
+ * 127.0.0.1, throwaway XDG directories, the test backend plugin from
+ * BERTH_PLUGIN_PATH, and what a client sees over HTTP and the WebSocket. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "berth.h"
+
+#define WAIT_SECONDS 30
+#define PASSWORD_LENGTH 32
+#define N_CLIENTS 10
+#define N_PUTS_PER_CLIENT 100
+
+typedef struct
+{
+  gchar *root;
+  gchar *config;
+  gchar *data;
+  gchar *cache;
+  gchar *runtime;
+  gchar *credentials_path;
+  gchar *stderr_path;
+  GSubprocess *berthd;
+  gboolean exited; /* berthd was reaped */
+  gint64 pid;
+  guint port;
+  gchar *password;
+  SoupSession *session;
+} Fixture;
+
+typedef enum
+{
+  AUTH_RIGHT,
+  AUTH_NONE,
+  AUTH_WRONG_PASSWORD,
+  AUTH_WRONG_USER,
+} AuthMode;
+
+typedef struct
+{
+  guint status;
+  gchar *body;
+  SoupMessageHeaders *headers;
+} Response;
+
+static void
+response_free (Response *r)
+{
+  g_free (r->body);
+  g_clear_pointer (&r->headers, soup_message_headers_unref);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Response, response_free)
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static const gchar *
+berthd_path (void)
+{
+  const gchar *path = g_getenv ("BERTHD");
+
+  g_assert_nonnull (path);
+  return path;
+}
+
+static gboolean
+rm_rf (const gchar *path)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
+      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+
+  if (e != NULL)
+    {
+      GFileInfo *info;
+
+      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
+        {
+          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+
+          rm_rf (child);
+          g_object_unref (info);
+        }
+    }
+  return g_remove (path) == 0;
+}
+
+static JsonNode *
+parse_json (const gchar *text)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (json_parser_get_root (parser));
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+static JsonNode *
+read_json_file (const gchar *path)
+{
+  g_autofree gchar *text = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return parse_json (text);
+}
+
+static gboolean
+on_timeout_flag (gpointer user_data)
+{
+  gboolean *flag = user_data;
+
+  *flag = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_tick (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main context until @done says so or WAIT_SECONDS pass. @done is
+ * asked again at least every 20 ms, so it may poll (files, HTTP). */
+static gboolean
+iterate_until (gboolean (*done) (gpointer), gpointer data)
+{
+  gboolean timed_out = FALSE;
+  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
+  guint tick_id = g_timeout_add (20, on_tick, NULL);
+  gboolean ok;
+
+  while (!(ok = done (data)) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timeout_id);
+  g_source_remove (tick_id);
+  return ok;
+}
+
+/* Lets time pass with the main context running. */
+static void
+pause_ms (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, on_timeout_flag, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gchar *
+basic_auth (const gchar *user, const gchar *password)
+{
+  g_autofree gchar *pair = g_strdup_printf ("%s:%s", user, password);
+  g_autofree gchar *encoded = g_base64_encode ((const guchar *)pair, strlen (pair));
+
+  return g_strconcat ("Basic ", encoded, NULL);
+}
+
+static void
+add_auth (Fixture *f, SoupMessage *msg, AuthMode auth)
+{
+  g_autofree gchar *header = NULL;
+
+  switch (auth)
+    {
+    case AUTH_RIGHT:
+      header = basic_auth ("user", f->password);
+      break;
+    case AUTH_WRONG_PASSWORD:
+      {
+        g_autofree gchar *wrong = g_strdup (f->password);
+
+        /* Same length, one character off. */
+        wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+        header = basic_auth ("user", wrong);
+        break;
+      }
+    case AUTH_WRONG_USER:
+      header = basic_auth ("admin", f->password);
+      break;
+    case AUTH_NONE:
+    default:
+      return;
+    }
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", header);
+}
+
+static SoupMessage *
+new_message (Fixture *f, const gchar *method, const gchar *path)
+{
+  g_autofree gchar *uri = g_strdup_printf ("http://127.0.0.1:%u%s", f->port, path);
+
+  return soup_message_new (method, uri);
+}
+
+static Response *
+send_message (Fixture *f, SoupMessage *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = soup_session_send_and_read (f->session, msg, NULL, &error);
+  Response *r = g_new0 (Response, 1);
+
+  g_assert_no_error (error);
+  r->status = soup_message_get_status (msg);
+  r->body = g_bytes_get_size (bytes) > 0
+                ? g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes))
+                : g_strdup ("");
+  r->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
+  return r;
+}
+
+static Response *
+call_full (Fixture *f, const gchar *method, const gchar *path, const gchar *body, AuthMode auth)
+{
+  g_autoptr (SoupMessage) msg = new_message (f, method, path);
+
+  add_auth (f, msg, auth);
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  return send_message (f, msg);
+}
+
+static Response *
+call (Fixture *f, const gchar *method, const gchar *path, const gchar *body)
+{
+  return call_full (f, method, path, body, AUTH_RIGHT);
+}
+
+/* A JSON answer's root, checked to be JSON with the right content type. */
+static JsonNode *
+response_json (Response *r)
+{
+  const gchar *type = soup_message_headers_get_content_type (r->headers, NULL);
+
+  g_assert_cmpstr (type, ==, "application/json");
+  return parse_json (r->body);
+}
+
+/* An error answer: {"message", "code"}; returns the message. */
+static gchar *
+assert_error_response (Response *r, guint status, const gchar *code)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *object;
+
+  if (r->status != status)
+    g_test_message ("unexpected answer %u: %s", r->status, r->body);
+  g_assert_cmpuint (r->status, ==, status);
+  root = response_json (r);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
+  object = json_node_get_object (root);
+  g_assert_cmpstr (json_object_get_string_member (object, "code"), ==, code);
+  g_assert_nonnull (json_object_get_string_member (object, "message"));
+  return g_strdup (json_object_get_string_member (object, "message"));
+}
+
+static gchar *
+get_vm_state (Fixture *f)
+{
+  g_autoptr (Response) r = call (f, "GET", "/v1/backend_state", NULL);
+  g_autoptr (JsonNode) root = NULL;
+
+  g_assert_cmpuint (r->status, ==, 200);
+  root = response_json (r);
+  return g_strdup (json_object_get_string_member (json_node_get_object (root), "vmState"));
+}
+
+typedef struct
+{
+  Fixture *f;
+  const gchar *want;
+} StateWait;
+
+static gboolean
+state_is (gpointer user_data)
+{
+  StateWait *w = user_data;
+  g_autofree gchar *state = get_vm_state (w->f);
+
+  return g_str_equal (state, w->want);
+}
+
+static void
+wait_for_state (Fixture *f, const gchar *want)
+{
+  StateWait w = { f, want };
+
+  g_assert_true (iterate_until (state_is, &w));
+}
+
+/* ---- berthd ----------------------------------------------------------- */
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->root = g_dir_make_tmp ("berth-api-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->config = g_build_filename (f->root, "config", NULL);
+  f->data = g_build_filename (f->root, "share", NULL);
+  f->cache = g_build_filename (f->root, "cache", NULL);
+  f->runtime = g_build_filename (f->root, "run", NULL);
+  g_assert_cmpint (g_mkdir (f->runtime, 0700), ==, 0);
+  f->credentials_path = g_build_filename (f->data, "berth", "berth-engine.json", NULL);
+  f->stderr_path = g_build_filename (f->root, "berthd.stderr", NULL);
+  f->session = soup_session_new_with_options ("timeout", WAIT_SECONDS, "max-conns-per-host",
+                                              N_CLIENTS, NULL);
+}
+
+/* A berthd whose test dies (a timeout, a failed assertion) goes too. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocessLauncher *
+new_launcher (Fixture *f)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+
+  /* Everything the daemon could write lands under the throwaway root. */
+  g_subprocess_launcher_setenv (launcher, "HOME", f->root, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", f->config, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", f->data, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", f->cache, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", f->runtime, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "BERTH_API_PORT");
+  g_subprocess_launcher_set_stderr_file_path (launcher, f->stderr_path);
+  return launcher;
+}
+
+typedef struct
+{
+  Fixture *f;
+  gboolean exited;
+} StartWait;
+
+static gboolean
+credentials_ready (gpointer user_data)
+{
+  StartWait *w = user_data;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *object;
+
+  if (w->f->exited)
+    {
+      w->exited = TRUE;
+      return TRUE;
+    }
+  if (!json_parser_load_from_file (parser, w->f->credentials_path, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return FALSE;
+  object = json_node_get_object (json_parser_get_root (parser));
+  /* A file from an earlier run of this test's daemon does not count. */
+  if (json_object_get_int_member (object, "pid") != w->f->pid)
+    return FALSE;
+  w->f->port = (guint)json_object_get_int_member (object, "port");
+  g_free (w->f->password);
+  w->f->password = g_strdup (json_object_get_string_member (object, "password"));
+  return TRUE;
+}
+
+static void
+on_berthd_exited (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  f->exited = TRUE;
+}
+
+/* Spawns berthd with @launcher and the NULL-terminated arguments after it. */
+static void
+daemon_spawn (Fixture *f, GSubprocessLauncher *launcher, const gchar *first_arg, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  const gchar *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer)berthd_path ());
+  va_start (args, first_arg);
+  for (arg = first_arg; arg != NULL; arg = va_arg (args, const gchar *))
+    g_ptr_array_add (argv, (gpointer)arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_clear_object (&f->berthd);
+  f->exited = FALSE;
+  f->berthd = g_subprocess_launcher_spawnv (launcher, (const gchar *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  f->pid = g_ascii_strtoll (g_subprocess_get_identifier (f->berthd), NULL, 10);
+  g_subprocess_wait_async (f->berthd, NULL, on_berthd_exited, f);
+}
+
+static void
+show_stderr (Fixture *f)
+{
+  g_autofree gchar *text = NULL;
+
+  if (g_file_get_contents (f->stderr_path, &text, NULL, NULL))
+    g_test_message ("berthd's stderr:\n%s", text);
+}
+
+/* Starts berthd with @port_arg ("0" for any free port) and waits until its
+ * credentials file names it. */
+static void
+daemon_start_on (Fixture *f, const gchar *port_arg)
+{
+  g_autoptr (GSubprocessLauncher) launcher = new_launcher (f);
+  StartWait w = { f, FALSE };
+
+  daemon_spawn (f, launcher, "--foreground", "--verbose", "--port", port_arg, NULL);
+  g_assert_true (iterate_until (credentials_ready, &w));
+  if (w.exited)
+    show_stderr (f);
+  g_assert_false (w.exited);
+  g_assert_cmpuint (f->port, >, 0);
+}
+
+static void
+daemon_start (Fixture *f)
+{
+  daemon_start_on (f, "0");
+}
+
+static gboolean
+has_exited (gpointer user_data)
+{
+  return ((Fixture *)user_data)->exited;
+}
+
+/* Waits for berthd to exit by itself; returns its exit status. */
+static gint
+daemon_wait_exit (Fixture *f)
+{
+  g_assert_true (iterate_until (has_exited, f));
+  if (!g_subprocess_get_if_exited (f->berthd))
+    show_stderr (f);
+  g_assert_true (g_subprocess_get_if_exited (f->berthd));
+  return g_subprocess_get_exit_status (f->berthd);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  if (f->berthd != NULL)
+    {
+      if (g_test_failed ())
+        show_stderr (f);
+      if (!f->exited)
+        {
+          g_subprocess_send_signal (f->berthd, SIGTERM);
+          if (!iterate_until (has_exited, f))
+            {
+              g_subprocess_force_exit (f->berthd);
+              g_subprocess_wait (f->berthd, NULL, NULL);
+            }
+        }
+      g_clear_object (&f->berthd);
+    }
+  g_clear_object (&f->session);
+  rm_rf (f->root);
+  g_free (f->root);
+  g_free (f->config);
+  g_free (f->data);
+  g_free (f->cache);
+  g_free (f->runtime);
+  g_free (f->credentials_path);
+  g_free (f->stderr_path);
+  g_free (f->password);
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void
+test_auth (Fixture *f, gconstpointer data)
+{
+  const AuthMode refused[] = { AUTH_NONE, AUTH_WRONG_PASSWORD, AUTH_WRONG_USER };
+  const gchar *paths[] = { "/v1/settings", "/v1/no-such-endpoint", "/v1" };
+
+  daemon_start (f);
+
+  /* Refused, with a challenge and not a word more, whatever the path. */
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    for (gsize p = 0; p < G_N_ELEMENTS (paths); p++)
+      {
+        g_autoptr (Response) r = call_full (f, "GET", paths[p], NULL, refused[i]);
+
+        g_assert_cmpuint (r->status, ==, 401);
+        g_assert_cmpstr (r->body, ==, "");
+        g_assert_cmpstr (soup_message_headers_get_one (r->headers, "WWW-Authenticate"), ==,
+                         "Basic realm=\"berth\"");
+      }
+  {
+    g_autoptr (Response) r
+        = call_full (f, "PUT", "/v1/settings", "{\"images\": {\"namespace\": \"refused\"}}",
+                     AUTH_WRONG_PASSWORD);
+    g_autoptr (Response) after = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) settings = NULL;
+
+    g_assert_cmpuint (r->status, ==, 401);
+    settings = response_json (after);
+    g_assert_cmpstr (
+        json_object_get_string_member (
+            json_object_get_object_member (json_node_get_object (settings), "images"), "namespace"),
+        !=, "refused");
+  }
+
+  /* Accepted. */
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) settings = NULL;
+
+    g_assert_cmpuint (r->status, ==, 200);
+    settings = response_json (r);
+    g_assert_true (JSON_NODE_HOLDS_OBJECT (settings));
+    g_assert_true (json_object_has_member (json_node_get_object (settings), "virtualMachine"));
+  }
+}
+
+static void
+test_credentials (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonNode) root = NULL;
+  JsonObject *object;
+  const gchar *password;
+  GStatBuf st;
+
+  daemon_start (f);
+
+  g_assert_cmpint (g_stat (f->credentials_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (st.st_uid, ==, getuid ());
+
+  root = read_json_file (f->credentials_path);
+  object = json_node_get_object (root);
+  g_assert_cmpstr (json_object_get_string_member (object, "user"), ==, "user");
+  g_assert_cmpint (json_object_get_int_member (object, "port"), ==, f->port);
+  g_assert_cmpint (json_object_get_int_member (object, "pid"), ==, f->pid);
+  password = json_object_get_string_member (object, "password");
+  g_assert_cmpuint (strlen (password), ==, PASSWORD_LENGTH);
+  for (const gchar *p = password; *p != '\0'; p++)
+    g_assert_true (g_ascii_isalnum (*p) || *p == '-' || *p == '_');
+
+  /* No temporary file is left beside it. */
+  {
+    g_autofree gchar *dir_path = g_path_get_dirname (f->credentials_path);
+    g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+    const gchar *name;
+
+    g_assert_nonnull (dir);
+    while ((name = g_dir_read_name (dir)) != NULL)
+      g_assert_false (g_str_has_prefix (name, "berth-engine.json."));
+  }
+}
+
+/* The listening sockets of @port in /proc/net/tcp{,6}: local addresses in
+ * the kernel's hex notation. */
+static GPtrArray *
+listening_addresses (const gchar *table, guint port)
+{
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  GPtrArray *found = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gchar *port_hex = g_strdup_printf (":%04X", port);
+
+  if (!g_file_get_contents (table, &text, NULL, NULL))
+    return found;
+  lines = g_strsplit (text, "\n", -1);
+  for (gsize i = 1; lines[i] != NULL; i++)
+    {
+      g_auto (GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+      g_autoptr (GPtrArray) cols = g_ptr_array_new ();
+
+      for (gsize c = 0; fields[c] != NULL; c++)
+        if (fields[c][0] != '\0')
+          g_ptr_array_add (cols, fields[c]);
+      /* sl local_address rem_address st … ; st 0A is LISTEN. */
+      if (cols->len < 4 || !g_str_equal (g_ptr_array_index (cols, 3), "0A"))
+        continue;
+      if (g_str_has_suffix (g_ptr_array_index (cols, 1), port_hex))
+        g_ptr_array_add (found, g_strdup (g_ptr_array_index (cols, 1)));
+    }
+  return found;
+}
+
+static void
+test_loopback_only (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) v4 = NULL;
+  g_autoptr (GPtrArray) v6 = NULL;
+  g_autofree gchar *loopback = NULL;
+  struct ifaddrs *ifaddrs = NULL;
+  guint tried = 0;
+
+  daemon_start (f);
+
+  /* One listening socket for the port, bound to 127.0.0.1 and nothing else. */
+  v4 = listening_addresses ("/proc/net/tcp", f->port);
+  v6 = listening_addresses ("/proc/net/tcp6", f->port);
+  loopback = g_strdup_printf ("0100007F:%04X", f->port);
+  g_assert_cmpuint (v4->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (v4, 0), ==, loopback);
+  g_assert_cmpuint (v6->len, ==, 0);
+
+  /* And from the machine's other addresses, nobody answers. */
+  g_assert_cmpint (getifaddrs (&ifaddrs), ==, 0);
+  for (struct ifaddrs *i = ifaddrs; i != NULL; i = i->ifa_next)
+    {
+      g_autoptr (GSocketClient) client = NULL;
+      g_autoptr (GSocketConnection) conn = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GInetAddress) address = NULL;
+      g_autoptr (GSocketAddress) target = NULL;
+
+      if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+        continue;
+      address = g_inet_address_new_from_bytes (
+          (const guint8 *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr, G_SOCKET_FAMILY_IPV4);
+      if (g_inet_address_get_is_loopback (address))
+        continue;
+      target = g_inet_socket_address_new (address, f->port);
+      client = g_socket_client_new ();
+      g_socket_client_set_timeout (client, 5);
+      conn = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (target), NULL, &error);
+      g_assert_null (conn);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+      tried++;
+    }
+  freeifaddrs (ifaddrs);
+  if (tried == 0)
+    g_test_message ("This machine has no non-loopback IPv4 address to try");
+}
+
+static void
+test_port_taken (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSocketListener) listener = g_socket_listener_new ();
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr (GSocketAddress) effective = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *taken = NULL;
+  guint taken_port;
+
+  g_socket_listener_add_address (listener, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                 NULL, &effective, &error);
+  g_assert_no_error (error);
+  taken_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  taken = g_strdup_printf ("%u", taken_port);
+
+  /* Asked for a taken port, berthd takes a free one and says which. */
+  daemon_start_on (f, taken);
+  g_assert_cmpuint (f->port, !=, taken_port);
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/about", NULL);
+    g_autoptr (JsonNode) about = NULL;
+
+    g_assert_cmpuint (r->status, ==, 200);
+    about = response_json (r);
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (about), "apiPort"), ==,
+                     f->port);
+  }
+}
+
+static void
+test_bad_port (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = new_launcher (f);
+  g_autofree gchar *err = NULL;
+
+  daemon_spawn (f, launcher, "--port", "65536", NULL);
+  g_assert_cmpint (daemon_wait_exit (f), ==, 2);
+  g_file_get_contents (f->stderr_path, &err, NULL, NULL);
+  g_assert_nonnull (strstr (err, "--port \"65536\" is not a port"));
+  g_assert_nonnull (strstr (err, "0 (any free port) to 65535"));
+  g_assert_false (g_file_test (f->credentials_path, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_routing (Fixture *f, gconstpointer data)
+{
+  daemon_start (f);
+
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/no-such-endpoint", NULL);
+    g_autofree gchar *message = assert_error_response (r, 404, "not-found");
+
+    g_assert_nonnull (strstr (message, "/v1/no-such-endpoint"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "DELETE", "/v1/settings", NULL);
+    g_autofree gchar *message = assert_error_response (r, 405, "not-supported");
+
+    g_assert_cmpstr (soup_message_headers_get_one (r->headers, "Allow"), ==, "GET, PUT");
+    g_assert_nonnull (strstr (message, "DELETE"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/shutdown", NULL);
+    g_autofree gchar *message = assert_error_response (r, 405, "not-supported");
+
+    g_assert_cmpstr (soup_message_headers_get_one (r->headers, "Allow"), ==, "PUT");
+  }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1", NULL);
+    g_autoptr (JsonNode) list = response_json (r);
+    g_autofree gchar *text = json_to_string (list, FALSE);
+
+    g_assert_cmpuint (r->status, ==, 200);
+    g_assert_true (JSON_NODE_HOLDS_ARRAY (list));
+    for (const gchar *const *e
+         = (const gchar *const[]){ "GET /v1/about", "GET /v1/settings", "PUT /v1/settings",
+                                   "PUT /v1/propose_settings", "GET /v1/backend_state",
+                                   "PUT /v1/backend_state", "PUT /v1/shutdown",
+                                   "PUT /v1/factory_reset", "PUT /v1/k8s_reset", "GET /v1/plugins",
+                                   "GET /v1/diagnostic_checks", "GET /v1/events", NULL };
+         *e != NULL; e++)
+      {
+        g_autofree gchar *quoted = g_strdup_printf ("\"%s\"", *e);
+
+        g_assert_nonnull (strstr (text, quoted));
+      }
+  }
+  /* The event stream is a WebSocket, not a page. */
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/events", NULL);
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+
+    g_assert_nonnull (strstr (message, "WebSocket"));
+  }
+}
+
+static void
+test_about_plugins_diagnostics (Fixture *f, gconstpointer data)
+{
+  daemon_start (f);
+
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/about", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonObject *about = json_node_get_object (root);
+
+    g_assert_cmpuint (r->status, ==, 200);
+    g_assert_cmpstr (json_object_get_string_member (about, "version"), ==, BERTH_VERSION_STRING);
+    g_assert_cmpstr (json_object_get_string_member (about, "platform"), ==, "linux");
+    g_assert_cmpint (json_object_get_int_member (about, "pluginAbi"), ==, BERTH_PLUGIN_ABI);
+    g_assert_cmpint (json_object_get_int_member (about, "pid"), ==, f->pid);
+    g_assert_cmpint (json_object_get_int_member (about, "apiPort"), ==, f->port);
+  }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/plugins", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonArray *plugins = json_node_get_array (root);
+    gboolean good = FALSE, wrong_abi = FALSE;
+
+    g_assert_cmpuint (r->status, ==, 200);
+    for (guint i = 0; i < json_array_get_length (plugins); i++)
+      {
+        JsonObject *p = json_array_get_object_element (plugins, i);
+        const gchar *name = json_object_get_string_member (p, "name");
+        const gchar *status = json_object_get_string_member (p, "status");
+
+        if (g_str_equal (name, "test-good"))
+          {
+            good = TRUE;
+            g_assert_cmpstr (status, ==, "loaded");
+          }
+        else if (g_str_equal (name, "test-wrongabi"))
+          {
+            wrong_abi = TRUE;
+            g_assert_cmpstr (status, ==, "failed");
+            g_assert_nonnull (json_object_get_string_member (p, "reason"));
+          }
+      }
+    g_assert_true (good);
+    g_assert_true (wrong_abi);
+  }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/diagnostic_checks", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonArray *checks = json_object_get_array_member (json_node_get_object (root), "checks");
+    const gchar *wanted[]
+        = { "VIRTUALIZATION", "QEMU_PRESENT", "FREE_DISK", "SOCKET_PATH_LENGTH", "BACKEND" };
+
+    g_assert_cmpuint (r->status, ==, 200);
+    for (gsize w = 0; w < G_N_ELEMENTS (wanted); w++)
+      {
+        JsonObject *found = NULL;
+
+        for (guint i = 0; i < json_array_get_length (checks); i++)
+          {
+            JsonObject *c = json_array_get_object_element (checks, i);
+
+            if (g_str_equal (json_object_get_string_member (c, "id"), wanted[w]))
+              found = c;
+          }
+        g_assert_nonnull (found);
+        g_assert_nonnull (json_object_get_string_member (found, "description"));
+        g_assert_true (json_object_has_member (found, "passed"));
+        g_assert_true (JSON_NODE_HOLDS_ARRAY (json_object_get_member (found, "fixes")));
+        /* KVM or TCG: either way the VM can run. */
+        if (g_str_equal (wanted[w], "VIRTUALIZATION"))
+          g_assert_true (json_object_get_boolean_member (found, "passed"));
+        if (g_str_equal (wanted[w], "FREE_DISK"))
+          g_assert_nonnull (strstr (json_object_get_string_member (found, "description"), "free"));
+        /* The test backend can run anywhere. */
+        if (g_str_equal (wanted[w], "BACKEND"))
+          {
+            g_assert_true (json_object_get_boolean_member (found, "passed"));
+            g_assert_nonnull (
+                strstr (json_object_get_string_member (found, "description"), "test-good"));
+          }
+        /* The throwaway paths are short. */
+        if (g_str_equal (wanted[w], "SOCKET_PATH_LENGTH"))
+          g_assert_true (json_object_get_boolean_member (found, "passed"));
+      }
+  }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/diagnostic_checks?checkID=FREE_DISK", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonArray *checks = json_object_get_array_member (json_node_get_object (root), "checks");
+
+    g_assert_cmpuint (json_array_get_length (checks), ==, 1);
+  }
+}
+
+static gchar *
+settings_file (Fixture *f)
+{
+  return g_build_filename (f->config, "berth", "settings.json", NULL);
+}
+
+static void
+test_bad_settings (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    const gchar *body;
+    const gchar *message_part;
+  } bad[] = {
+    { "{\"virtualMachine\": {\"memoryInGB\": 2", "not valid JSON" },
+    { "[1, 2, 3]", "an array" },
+    { "\"memoryInGB\"", "a string" },
+    { "{\"virtualMachine\": {\"memoryInGB\": \"lots\"}}", "virtualMachine.memoryInGB" },
+    { "{\"virtualMachine\": {\"numberCPUs\": true}}", "virtualMachine.numberCPUs" },
+    { "{\"kubernetes\": {\"enabled\": \"yes\"}}", "kubernetes.enabled" },
+    { "{\"noSuchSetting\": 1}", "noSuchSetting" },
+    { "{\"virtualMachine\": {\"noSuchThing\": 1}}", "noSuchThing" },
+    { "{\"containerEngine\": {\"name\": \"rkt\"}}", "rkt" },
+    /* One good key and one bad: nothing of it is taken. */
+    { "{\"images\": {\"namespace\": \"half\"}, \"virtualMachine\": {\"memoryInGB\": -1}}",
+      "virtualMachine.memoryInGB" },
+  };
+  g_autofree gchar *path = settings_file (f);
+  g_autofree gchar *file_before = NULL;
+  g_autofree gchar *get_before = NULL;
+
+  daemon_start (f);
+  g_assert_true (g_file_get_contents (path, &file_before, NULL, NULL));
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+
+    get_before = g_steal_pointer (&r->body);
+  }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (Response) r = call (f, "PUT", "/v1/settings", bad[i].body);
+      g_autoptr (Response) after = NULL;
+      g_autofree gchar *file_after = NULL;
+      g_autofree gchar *message = NULL;
+
+      g_test_message ("PUT %s", bad[i].body);
+      g_assert_cmpuint (r->status, ==, 400);
+      message = g_strdup (
+          json_object_get_string_member (json_node_get_object (response_json (r)), "message"));
+      if (strstr (message, bad[i].message_part) == NULL)
+        g_test_message ("message: %s", message);
+      g_assert_nonnull (strstr (message, bad[i].message_part));
+
+      /* Untouched, in the file and in what the API says. */
+      g_assert_true (g_file_get_contents (path, &file_after, NULL, NULL));
+      g_assert_cmpstr (file_after, ==, file_before);
+      after = call (f, "GET", "/v1/settings", NULL);
+      g_assert_cmpstr (after->body, ==, get_before);
+    }
+
+  /* The same for proposals. */
+  {
+    g_autoptr (Response) r
+        = call (f, "PUT", "/v1/propose_settings", "{\"virtualMachine\": {\"memoryInGB\": \"x\"}}");
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-setting");
+
+    g_assert_nonnull (strstr (message, "virtualMachine.memoryInGB"));
+  }
+  /* Deep nesting is refused before it is parsed. */
+  {
+    g_autoptr (GString) deep = g_string_new (NULL);
+    g_autoptr (Response) r = NULL;
+    g_autofree gchar *message = NULL;
+
+    for (gint i = 0; i < 10000; i++)
+      g_string_append_c (deep, '[');
+    r = call (f, "PUT", "/v1/settings", deep->str);
+    message = assert_error_response (r, 400, "invalid-data");
+    g_assert_nonnull (strstr (message, "levels deep"));
+  }
+}
+
+static void
+test_body_too_large (Fixture *f, gconstpointer data)
+{
+  gsize size = 1024 * 1024 + 1;
+  g_autofree gchar *big = g_malloc (size + 1);
+  g_autofree gchar *path = settings_file (f);
+  g_autofree gchar *file_before = NULL;
+  g_autofree gchar *file_after = NULL;
+
+  daemon_start (f);
+  g_assert_true (g_file_get_contents (path, &file_before, NULL, NULL));
+
+  /* A JSON object padded with spaces past 1 MiB. */
+  memset (big, ' ', size);
+  big[0] = '{';
+  big[size - 1] = '}';
+  big[size] = '\0';
+
+  /* With a Content-Length. */
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/settings", big);
+    g_autofree gchar *message = assert_error_response (r, 413, "invalid-data");
+
+    g_assert_nonnull (strstr (message, "1048576"));
+  }
+  /* Chunked, with no length said up front. */
+  {
+    g_autoptr (SoupMessage) msg = new_message (f, "PUT", "/v1/settings");
+    g_autoptr (GInputStream) stream = g_memory_input_stream_new_from_data (big, size, NULL);
+    g_autoptr (Response) r = NULL;
+    g_autofree gchar *message = NULL;
+
+    add_auth (f, msg, AUTH_RIGHT);
+    soup_message_set_request_body (msg, "application/json", stream, -1);
+    r = send_message (f, msg);
+    message = assert_error_response (r, 413, "invalid-data");
+  }
+  /* Exactly 1 MiB is still read (and then judged on its content). */
+  {
+    g_autoptr (Response) r = NULL;
+
+    big[size - 2] = '}';
+    big[size - 1] = '\0';
+    r = call (f, "PUT", "/v1/settings", big);
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  g_assert_true (g_file_get_contents (path, &file_after, NULL, NULL));
+  g_assert_cmpstr (file_after, ==, file_before);
+
+  /* berthd is still there. */
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/about", NULL);
+
+    g_assert_cmpuint (r->status, ==, 200);
+  }
+}
+
+static void
+test_settings_and_pending (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *path = settings_file (f);
+  gint64 memory;
+
+  daemon_start (f);
+
+  /* Stopped: a change applies at the next start, nothing is pending. */
+  {
+    g_autoptr (Response) r
+        = call (f, "PUT", "/v1/settings", "{\"images\": {\"namespace\": \"default\"}}");
+    g_autoptr (JsonNode) root = NULL;
+    g_autoptr (JsonNode) file = NULL;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    g_assert_cmpuint (json_object_get_size (
+                          json_object_get_object_member (json_node_get_object (root), "pending")),
+                      ==, 0);
+    file = read_json_file (path);
+    g_assert_cmpstr (
+        json_object_get_string_member (
+            json_object_get_object_member (json_node_get_object (file), "images"), "namespace"),
+        ==, "default");
+  }
+
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+
+    memory = json_object_get_int_member (
+        json_object_get_object_member (json_node_get_object (root), "virtualMachine"),
+        "memoryInGB");
+  }
+
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STARTED");
+
+  /* Running: a proposal says what a restart would change, and changes
+   * nothing. */
+  {
+    g_autofree gchar *body
+        = g_strdup_printf ("{\"virtualMachine\": {\"memoryInGB\": %" G_GINT64_FORMAT "}}",
+                           memory == 1 ? memory + 1 : memory - 1);
+    g_autoptr (Response) r = call (f, "PUT", "/v1/propose_settings", body);
+    g_autoptr (JsonNode) root = NULL;
+    g_autoptr (Response) again = NULL;
+    g_autoptr (JsonNode) settings = NULL;
+    JsonObject *entry;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    entry
+        = json_object_get_object_member (json_node_get_object (root), "virtualMachine.memoryInGB");
+    g_assert_nonnull (entry);
+    g_assert_cmpint (json_object_get_int_member (entry, "current"), ==, memory);
+    g_assert_cmpint (json_object_get_int_member (entry, "desired"), ==,
+                     memory == 1 ? memory + 1 : memory - 1);
+    g_assert_cmpstr (json_object_get_string_member (entry, "severity"), ==, "restart");
+
+    again = call (f, "GET", "/v1/settings", NULL);
+    settings = response_json (again);
+    g_assert_cmpint (
+        json_object_get_int_member (
+            json_object_get_object_member (json_node_get_object (settings), "virtualMachine"),
+            "memoryInGB"),
+        ==, memory);
+
+    /* Applied, it is pending until the restart. */
+    {
+      g_autoptr (Response) put = call (f, "PUT", "/v1/settings", body);
+      g_autoptr (JsonNode) answer = NULL;
+      JsonObject *pending;
+
+      g_assert_cmpuint (put->status, ==, 202);
+      answer = response_json (put);
+      pending = json_object_get_object_member (json_node_get_object (answer), "pending");
+      entry = json_object_get_object_member (pending, "virtualMachine.memoryInGB");
+      g_assert_nonnull (entry);
+      g_assert_cmpint (json_object_get_int_member (entry, "current"), ==, memory);
+      g_assert_cmpstr (json_object_get_string_member (entry, "severity"), ==, "restart");
+      /* A live setting is never pending. */
+      g_assert_false (json_object_has_member (pending, "images.namespace"));
+    }
+  }
+  /* A live change while running: applied, and not pending. */
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/settings", "{\"images\": {\"showAll\": false}}");
+    g_autoptr (JsonNode) root = NULL;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    g_assert_false (json_object_has_member (
+        json_object_get_object_member (json_node_get_object (root), "pending"), "images.showAll"));
+  }
+}
+
+/* ---- concurrency ------------------------------------------------------ */
+
+typedef struct
+{
+  guint outstanding;
+  guint accepted;
+  guint refused;
+} Concurrent;
+
+static void
+on_put_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Concurrent *c = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes
+      = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+
+  g_assert_no_error (error);
+  if (soup_message_get_status (msg) == 202)
+    c->accepted++;
+  else
+    {
+      g_test_message ("PUT answered %u: %.*s", soup_message_get_status (msg),
+                      (gint)g_bytes_get_size (bytes),
+                      (const gchar *)g_bytes_get_data (bytes, NULL));
+      c->refused++;
+    }
+  c->outstanding--;
+}
+
+static gboolean
+all_done (gpointer user_data)
+{
+  Concurrent *c = user_data;
+
+  return c->outstanding == 0;
+}
+
+static void
+test_concurrent_puts (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) sessions = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree gchar *auth = NULL;
+  g_autofree gchar *path = settings_file (f);
+  Concurrent c = { 0 };
+
+  daemon_start (f);
+  auth = basic_auth ("user", f->password);
+
+  for (guint client = 0; client < N_CLIENTS; client++)
+    {
+      SoupSession *session
+          = soup_session_new_with_options ("timeout", 120, "max-conns-per-host", N_CLIENTS, NULL);
+
+      g_ptr_array_add (sessions, session);
+      for (guint i = 0; i < N_PUTS_PER_CLIENT; i++)
+        {
+          g_autoptr (SoupMessage) msg = new_message (f, "PUT", "/v1/settings");
+          /* Two settings per PUT, tied by the same numbers: the result must
+           * hold both from one PUT, never a mix of two. */
+          g_autofree gchar *body = g_strdup_printf (
+              "{\"images\": {\"namespace\": \"c%u-n%u\"}, \"kubernetes\": {\"port\": %u}}", client,
+              i, 10000 + client * N_PUTS_PER_CLIENT + i);
+          g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+
+          soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                        auth);
+          soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+          c.outstanding++;
+          soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL, on_put_done,
+                                            &c);
+        }
+    }
+  g_assert_true (iterate_until (all_done, &c));
+  g_assert_cmpuint (c.accepted, ==, N_CLIENTS * N_PUTS_PER_CLIENT);
+  g_assert_cmpuint (c.refused, ==, 0);
+
+  /* The file parses, validates, and is what the API says. */
+  {
+    g_autoptr (JsonNode) file = read_json_file (path);
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) api = response_json (r);
+    g_autoptr (GError) error = NULL;
+    BerthHostInfo host;
+    const gchar *ns;
+    gint64 port;
+    guint client = 0, i = 0;
+
+    berth_host_info_detect (&host);
+    berth_settings_validate (file, &host, &error);
+    g_assert_no_error (error);
+    g_assert_true (json_node_equal (file, api));
+
+    ns = json_object_get_string_member (
+        json_object_get_object_member (json_node_get_object (file), "images"), "namespace");
+    port = json_object_get_int_member (
+        json_object_get_object_member (json_node_get_object (file), "kubernetes"), "port");
+    g_assert_cmpint (sscanf (ns, "c%u-n%u", &client, &i), ==, 2);
+    g_assert_cmpint (port, ==, 10000 + client * N_PUTS_PER_CLIENT + i);
+  }
+
+  /* And nothing half-written lies beside it. */
+  {
+    g_autofree gchar *dir_path = g_path_get_dirname (path);
+    g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+    const gchar *name;
+
+    while ((name = g_dir_read_name (dir)) != NULL)
+      g_assert_cmpstr (name, ==, "settings.json");
+  }
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+typedef struct
+{
+  SoupWebsocketConnection *conn;
+  GError *error;
+  GPtrArray *events; /* JsonNode */
+  gboolean connect_done;
+} Events;
+
+static void
+on_ws_message (SoupWebsocketConnection *conn, gint type, GBytes *message, Events *ev)
+{
+  g_assert_cmpint (type, ==, SOUP_WEBSOCKET_DATA_TEXT);
+  g_ptr_array_add (ev->events, parse_json (g_bytes_get_data (message, NULL)));
+}
+
+static void
+on_ws_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Events *ev = user_data;
+
+  ev->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &ev->error);
+  if (ev->conn != NULL)
+    g_signal_connect (ev->conn, "message", G_CALLBACK (on_ws_message), ev);
+  ev->connect_done = TRUE;
+}
+
+static gboolean
+connect_done (gpointer user_data)
+{
+  return ((Events *)user_data)->connect_done;
+}
+
+static void
+events_connect (Fixture *f, Events *ev, AuthMode auth)
+{
+  g_autoptr (SoupMessage) msg = NULL;
+  g_autofree gchar *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/events", f->port);
+
+  ev->events = g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref);
+  msg = soup_message_new ("GET", uri);
+  add_auth (f, msg, auth);
+  soup_session_websocket_connect_async (f->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                        on_ws_connected, ev);
+  g_assert_true (iterate_until (connect_done, ev));
+}
+
+static void
+events_clear (Events *ev)
+{
+  if (ev->conn != NULL
+      && soup_websocket_connection_get_state (ev->conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (ev->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  g_clear_object (&ev->conn);
+  g_clear_error (&ev->error);
+  g_clear_pointer (&ev->events, g_ptr_array_unref);
+}
+
+typedef struct
+{
+  Events *ev;
+  guint from;
+  const gchar *type;
+  const gchar *key;   /* member to look at */
+  const gchar *value; /* its string value, or an element of it when an array */
+  guint found;        /* index + 1 */
+} EventWait;
+
+static gboolean
+event_matches (JsonNode *event, const EventWait *w)
+{
+  JsonObject *object = json_node_get_object (event);
+  JsonNode *member;
+
+  if (g_strcmp0 (json_object_get_string_member (object, "type"), w->type) != 0)
+    return FALSE;
+  if (w->key == NULL)
+    return TRUE;
+  member = json_object_get_member (object, w->key);
+  if (member == NULL)
+    return FALSE;
+  if (JSON_NODE_HOLDS_ARRAY (member))
+    {
+      JsonArray *array = json_node_get_array (member);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        if (g_strcmp0 (json_array_get_string_element (array, i), w->value) == 0)
+          return TRUE;
+      return FALSE;
+    }
+  return JSON_NODE_HOLDS_VALUE (member) && g_strcmp0 (json_node_get_string (member), w->value) == 0;
+}
+
+static gboolean
+event_seen (gpointer user_data)
+{
+  EventWait *w = user_data;
+
+  for (guint i = w->from; i < w->ev->events->len; i++)
+    if (event_matches (g_ptr_array_index (w->ev->events, i), w))
+      {
+        w->found = i + 1;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* Waits for an event after index @from; returns its index. */
+static guint
+wait_event (Events *ev, guint from, const gchar *type, const gchar *key, const gchar *value)
+{
+  EventWait w = { ev, from, type, key, value, 0 };
+
+  if (!iterate_until (event_seen, &w))
+    {
+      for (guint i = 0; i < ev->events->len; i++)
+        {
+          g_autofree gchar *text = json_to_string (g_ptr_array_index (ev->events, i), FALSE);
+
+          g_test_message ("event %u: %s", i, text);
+        }
+      g_test_message ("no %s event with %s = %s after %u", type, key, value, from);
+    }
+  g_assert_cmpuint (w.found, >, 0);
+  return w.found - 1;
+}
+
+static void
+test_events (Fixture *f, gconstpointer data)
+{
+  Events ev = { 0 };
+  Events refused = { 0 };
+  guint at, starting, started, stopped;
+
+  daemon_start (f);
+
+  /* The upgrade needs the same auth. */
+  events_connect (f, &refused, AUTH_WRONG_PASSWORD);
+  g_assert_null (refused.conn);
+  g_assert_nonnull (refused.error);
+  events_clear (&refused);
+
+  events_connect (f, &ev, AUTH_RIGHT);
+  g_assert_no_error (ev.error);
+  g_assert_nonnull (ev.conn);
+
+  /* First, where things stand. */
+  at = wait_event (&ev, 0, "state-changed", "state", "STOPPED");
+  g_assert_cmpuint (at, ==, 0);
+
+  {
+    g_autoptr (Response) r
+        = call (f, "PUT", "/v1/settings", "{\"images\": {\"namespace\": \"events\"}}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_event (&ev, 1, "settings-changed", "keys", "images.namespace");
+
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+    g_autoptr (JsonNode) root = NULL;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    g_assert_true (json_object_has_member (json_node_get_object (root), "locked"));
+  }
+  starting = wait_event (&ev, 1, "state-changed", "state", "STARTING");
+  /* The test backend's own signal, passed on as it came. */
+  at = wait_event (&ev, starting, "plugin", "signal", "progress");
+  {
+    JsonObject *event = json_node_get_object (g_ptr_array_index (ev.events, at));
+    JsonArray *args = json_object_get_array_member (event, "args");
+
+    g_assert_cmpstr (json_object_get_string_member (event, "plugin"), ==, "test-good");
+    g_assert_cmpuint (json_array_get_length (args), ==, 3);
+    g_assert_cmpstr (json_array_get_string_element (args, 0), ==, "Booting the test VM");
+    g_assert_cmpint (json_array_get_int_element (args, 2), ==, 3);
+  }
+  wait_event (&ev, starting, "progress", "description", "Booting the test VM");
+  started = wait_event (&ev, starting, "state-changed", "state", "STARTED");
+  g_assert_cmpuint (started, >, starting);
+
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STOPPED\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  at = wait_event (&ev, started, "state-changed", "state", "STOPPING");
+  stopped = wait_event (&ev, at, "state-changed", "state", "STOPPED");
+  {
+    JsonObject *event = json_node_get_object (g_ptr_array_index (ev.events, stopped));
+
+    g_assert_true (json_object_has_member (event, "reason"));
+    g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (event, "reason")));
+  }
+  events_clear (&ev);
+}
+
+/* ---- backend state, lock, resets ------------------------------------- */
+
+static void
+test_backend_state (Fixture *f, gconstpointer data)
+{
+  daemon_start (f);
+
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/backend_state", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonObject *state = json_node_get_object (root);
+
+    g_assert_cmpstr (json_object_get_string_member (state, "vmState"), ==, "STOPPED");
+    g_assert_false (json_object_get_boolean_member (state, "locked"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"PAUSED\"}");
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+
+    g_assert_nonnull (strstr (message, "PAUSED"));
+    g_assert_nonnull (strstr (message, "STARTED"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"locked\": \"yes\"}");
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+
+    g_assert_nonnull (strstr (message, "locked"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmstate\": \"STARTED\"}");
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+
+    g_assert_nonnull (strstr (message, "vmstate"));
+  }
+
+  /* Locked: start, stop and resets are refused until unlocked. */
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"locked\": true}");
+    g_autoptr (JsonNode) root = NULL;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    g_assert_true (json_object_get_boolean_member (json_node_get_object (root), "locked"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+    g_autofree gchar *message = assert_error_response (r, 409, "busy");
+    g_autofree gchar *state = get_vm_state (f);
+
+    g_assert_nonnull (strstr (message, "locked"));
+    g_assert_cmpstr (state, ==, "STOPPED");
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/factory_reset", NULL);
+    g_autofree gchar *message = assert_error_response (r, 409, "busy");
+  }
+  {
+    g_autoptr (Response) r
+        = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\", \"locked\": false}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STARTED");
+  /* Starting what runs is no error. */
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"started\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STOPPED\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STOPPED");
+}
+
+static void
+test_k8s_reset_without_provider (Fixture *f, gconstpointer data)
+{
+  daemon_start (f);
+
+  /* The test plugins provide no KubernetesProvider: a clear 501. */
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/k8s_reset", "{\"mode\": \"fast\"}");
+    g_autofree gchar *message = assert_error_response (r, 501, "not-supported");
+
+    g_assert_nonnull (strstr (message, "Kubernetes provider"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/k8s_reset", "{\"mode\": \"wipe\"}");
+    g_autofree gchar *message = assert_error_response (r, 501, "not-supported");
+  }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/k8s_reset", "{\"mode\": \"gentle\"}");
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+
+    g_assert_nonnull (strstr (message, "gentle"));
+    g_assert_nonnull (strstr (message, "wipe"));
+  }
+}
+
+static void
+test_factory_reset (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cached = g_build_filename (f->cache, "berth", "download", "leftover", NULL);
+  g_autofree gchar *vm_file = g_build_filename (f->data, "berth", "lima", "0", "diffdisk", NULL);
+  g_autofree gchar *log = g_build_filename (f->data, "berth", "logs", "berthd.log", NULL);
+  g_autofree gchar *default_ns = NULL;
+
+  daemon_start (f);
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+
+    default_ns = g_strdup (json_object_get_string_member (
+        json_object_get_object_member (json_node_get_object (root), "images"), "namespace"));
+  }
+  {
+    g_autoptr (Response) r
+        = call (f, "PUT", "/v1/settings", "{\"images\": {\"namespace\": \"before-reset\"}}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  for (const gchar *const *p = (const gchar *const[]){ cached, vm_file, NULL }; *p != NULL; p++)
+    {
+      g_autofree gchar *dir = g_path_get_dirname (*p);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+      g_assert_true (g_file_set_contents (*p, "x", 1, NULL));
+    }
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STARTED");
+
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/factory_reset", "{\"keepSystemImages\": false}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STOPPED");
+  /* The settings come back to their defaults once the files are gone. */
+  for (gint tries = 0; tries < 500; tries++)
+    {
+      g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+      g_autoptr (JsonNode) root = response_json (r);
+
+      if (g_strcmp0 (json_object_get_string_member (
+                         json_object_get_object_member (json_node_get_object (root), "images"),
+                         "namespace"),
+                     default_ns)
+          == 0)
+        break;
+      pause_ms (20);
+    }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+
+    g_assert_cmpstr (
+        json_object_get_string_member (
+            json_object_get_object_member (json_node_get_object (root), "images"), "namespace"),
+        ==, default_ns);
+  }
+  g_assert_false (g_file_test (cached, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (vm_file, G_FILE_TEST_EXISTS));
+  /* The logs and the running daemon's credentials stay. */
+  g_assert_true (g_file_test (log, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (f->credentials_path, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/about", NULL);
+
+    g_assert_cmpuint (r->status, ==, 200);
+  }
+}
+
+/* ---- shutdown --------------------------------------------------------- */
+
+static gchar *
+read_log (Fixture *f)
+{
+  g_autofree gchar *log = g_build_filename (f->data, "berth", "logs", "berthd.log", NULL);
+  gchar *text = NULL;
+
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  return text;
+}
+
+static void
+test_shutdown (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *first_password = NULL;
+  g_autofree gchar *log = NULL;
+  Events ev = { 0 };
+
+  daemon_start (f);
+  first_password = g_strdup (f->password);
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STARTED");
+  events_connect (f, &ev, AUTH_RIGHT);
+  g_assert_nonnull (ev.conn);
+
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/shutdown", NULL);
+    g_autoptr (JsonNode) root = NULL;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    g_assert_nonnull (strstr (
+        json_object_get_string_member (json_node_get_object (root), "message"), "shutting down"));
+  }
+  /* The VM is stopped on the way out. */
+  wait_event (&ev, 0, "state-changed", "state", "STOPPED");
+  g_assert_cmpint (daemon_wait_exit (f), ==, 0);
+  g_assert_false (g_file_test (f->credentials_path, G_FILE_TEST_EXISTS));
+  log = read_log (f);
+  g_assert_nonnull (strstr (log, "State STOPPED"));
+  g_assert_nonnull (strstr (log, "berthd exiting (status 0)"));
+  events_clear (&ev);
+
+  /* A new start, a new password. */
+  daemon_start (f);
+  g_assert_cmpstr (f->password, !=, first_password);
+}
+
+static void
+test_sigterm (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *log = NULL;
+
+  daemon_start (f);
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STARTED");
+  g_subprocess_send_signal (f->berthd, SIGTERM);
+  g_assert_cmpint (daemon_wait_exit (f), ==, 0);
+  g_assert_false (g_file_test (f->credentials_path, G_FILE_TEST_EXISTS));
+  log = read_log (f);
+  g_assert_nonnull (strstr (log, "Signal received: stopping the VM and exiting"));
+  g_assert_nonnull (strstr (log, "State STOPPED"));
+}
+
+static void
+test_single_instance (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) second = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *second_stderr = g_build_filename (f->root, "second.stderr", NULL);
+  g_autoptr (JsonNode) root = NULL;
+
+  daemon_start (f);
+  launcher = new_launcher (f);
+  g_subprocess_launcher_set_stderr_file_path (launcher, second_stderr);
+  second = g_subprocess_launcher_spawn (launcher, &error, berthd_path (), "--port", "0", NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait (second, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (second));
+  g_assert_cmpint (g_subprocess_get_exit_status (second), ==, 1);
+  g_assert_true (g_file_get_contents (second_stderr, &err, NULL, NULL));
+  g_assert_nonnull (strstr (err, "berthd is already running"));
+
+  /* The first one's file is untouched. */
+  root = read_json_file (f->credentials_path);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (root), "pid"), ==, f->pid);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (root), "password"), ==,
+                   f->password);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  if (g_getenv ("BERTHD") == NULL)
+    {
+      g_test_skip ("BERTHD is not set: run through meson test");
+      return g_test_run ();
+    }
+
+#define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/api/auth", test_auth);
+  ADD ("/api/credentials", test_credentials);
+  ADD ("/api/loopback-only", test_loopback_only);
+  ADD ("/api/port-taken", test_port_taken);
+  ADD ("/api/bad-port", test_bad_port);
+  ADD ("/api/routing", test_routing);
+  ADD ("/api/about-plugins-diagnostics", test_about_plugins_diagnostics);
+  ADD ("/api/settings/bad-input", test_bad_settings);
+  ADD ("/api/settings/too-large", test_body_too_large);
+  ADD ("/api/settings/pending", test_settings_and_pending);
+  ADD ("/api/settings/concurrent", test_concurrent_puts);
+  ADD ("/api/events", test_events);
+  ADD ("/api/backend-state", test_backend_state);
+  ADD ("/api/k8s-reset-without-provider", test_k8s_reset_without_provider);
+  ADD ("/api/factory-reset", test_factory_reset);
+  ADD ("/api/shutdown", test_shutdown);
+  ADD ("/api/sigterm", test_sigterm);
+  ADD ("/api/single-instance", test_single_instance);
+#undef ADD
+
+  return g_test_run ();
+}
