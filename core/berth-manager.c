@@ -58,6 +58,10 @@ struct _BerthManager
   BerthBackend *backend;
   BerthKubernetesProvider *kubernetes;
   BerthImageProcessor *image_processor;
+  /* The image processor watches (refreshes its list, emits images-changed)
+   * while Berth is STARTED and someone holds a watch. */
+  gboolean image_processor_active;
+  guint n_watchers;
   gulong backend_progress_id;
   gulong backend_state_id;
   GArray *plugin_handlers; /* PluginHandler */
@@ -110,6 +114,12 @@ static void
 begin_start (BerthManager *self, GCancellable *caller_cancellable);
 static void
 begin_stop (BerthManager *self);
+static void
+update_image_processor (BerthManager *self);
+static void
+select_image_processor (BerthManager *self);
+static BerthPlugin *
+pick_plugin (BerthPluginLoader *loader, GType iface, const gchar *const *preferred, gboolean any);
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -135,6 +145,7 @@ set_state (BerthManager *self, BerthState state, const gchar *reason)
     g_message ("State %s: %s", berth_state_to_string (state), reason);
   else
     g_message ("State %s", berth_state_to_string (state));
+  update_image_processor (self);
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, state, reason);
   g_object_thaw_notify (G_OBJECT (self));
 }
@@ -727,6 +738,8 @@ begin_start (BerthManager *self, GCancellable *caller_cancellable)
   self->started_settings = berth_settings_dup_node (self->settings);
   berth_progress_clear (self->progress);
   set_state (self, BERTH_STATE_STARTING, NULL);
+  /* containerEngine.name takes effect with a restart: now. */
+  select_image_processor (self);
 
   berth_progress_begin (self->progress, STEP_VALIDATE, "Checking that the VM can run here", 0);
   if (self->backend == NULL)
@@ -1450,6 +1463,98 @@ connect_plugin_signals (BerthManager *self, BerthPlugin *plugin)
     }
 }
 
+/* ---- image processor ---------------------------------------------------- */
+
+/* Activates or deactivates the image processor as the state and the
+ * watchers say. */
+static void
+update_image_processor (BerthManager *self)
+{
+  gboolean want
+      = self->image_processor != NULL && self->state == BERTH_STATE_STARTED && self->n_watchers > 0;
+  const gchar *name;
+  g_autoptr (GError) error = NULL;
+
+  if (want == self->image_processor_active)
+    return;
+  name = berth_plugin_get_name (BERTH_PLUGIN (self->image_processor));
+  if (!want)
+    {
+      berth_image_processor_deactivate (self->image_processor);
+      self->image_processor_active = FALSE;
+      g_debug ("Image processor %s no longer watches the images", name);
+      return;
+    }
+  if (!berth_image_processor_activate (self->image_processor, self->backend, &error))
+    {
+      g_message ("Image processor %s could not start watching the images: %s", name,
+                 error->message);
+      return;
+    }
+  self->image_processor_active = TRUE;
+  g_debug ("Image processor %s watches the images", name);
+}
+
+/* The image processor for containerEngine.name: nerdctl for containerd,
+ * moby for moby. A change of engine switches processors here, at a start. */
+static void
+select_image_processor (BerthManager *self)
+{
+  static const gchar *const moby_processors[] = { "moby", NULL };
+  static const gchar *const containerd_processors[] = { "nerdctl", NULL };
+  const gchar *engine = berth_settings_get_string (self->settings, "containerEngine.name");
+  gboolean containerd = g_strcmp0 (engine, "containerd") == 0;
+  BerthPlugin *plugin;
+
+  plugin = pick_plugin (self->loader, BERTH_TYPE_IMAGE_PROCESSOR,
+                        containerd ? containerd_processors : moby_processors, FALSE);
+  if (plugin != NULL && (gpointer)plugin == (gpointer)self->image_processor)
+    return;
+  if (self->image_processor_active)
+    {
+      berth_image_processor_deactivate (self->image_processor);
+      self->image_processor_active = FALSE;
+    }
+  g_clear_object (&self->image_processor);
+  if (plugin == NULL)
+    {
+      g_message ("No image processor plugin for containerEngine.name %s is loaded (it would be "
+                 "berth-%s): images cannot be listed",
+                 engine != NULL ? engine : "moby", containerd ? "nerdctl" : "moby");
+      return;
+    }
+  self->image_processor = g_object_ref (BERTH_IMAGE_PROCESSOR (plugin));
+  g_message ("Image processor: %s (containerEngine.name %s)", berth_plugin_get_name (plugin),
+             engine != NULL ? engine : "moby");
+  update_image_processor (self);
+}
+
+void
+berth_manager_hold_watch (BerthManager *self)
+{
+  g_return_if_fail (BERTH_IS_MANAGER (self));
+
+  self->n_watchers++;
+  update_image_processor (self);
+}
+
+void
+berth_manager_release_watch (BerthManager *self)
+{
+  g_return_if_fail (BERTH_IS_MANAGER (self));
+  g_return_if_fail (self->n_watchers > 0);
+
+  self->n_watchers--;
+  update_image_processor (self);
+}
+
+guint
+berth_manager_get_n_watchers (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), 0);
+  return self->n_watchers;
+}
+
 /* ---- loading ---------------------------------------------------------- */
 
 static void
@@ -1479,13 +1584,10 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
 {
   static const gchar *const unix_backends[] = { "lima", NULL };
   static const gchar *const windows_backends[] = { "wsl", NULL };
-  static const gchar *const moby_processors[] = { "moby", NULL };
-  static const gchar *const containerd_processors[] = { "nerdctl", NULL };
   g_autofree gchar *settings_path = NULL;
   GPtrArray *failures;
   GPtrArray *plugins;
   BerthPlugin *plugin;
-  const gchar *engine;
 
   g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
   g_return_val_if_fail (!self->loaded, FALSE);
@@ -1542,12 +1644,7 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
   if (plugin != NULL)
     self->kubernetes = g_object_ref (BERTH_KUBERNETES_PROVIDER (plugin));
 
-  engine = berth_settings_get_string (self->settings, "containerEngine.name");
-  plugin = pick_plugin (
-      self->loader, BERTH_TYPE_IMAGE_PROCESSOR,
-      g_strcmp0 (engine, "containerd") == 0 ? containerd_processors : moby_processors, FALSE);
-  if (plugin != NULL)
-    self->image_processor = g_object_ref (BERTH_IMAGE_PROCESSOR (plugin));
+  select_image_processor (self);
 
   self->loaded = TRUE;
   return TRUE;
@@ -1962,6 +2059,11 @@ berth_manager_dispose (GObject *object)
     {
       g_clear_signal_handler (&self->backend_progress_id, self->backend);
       g_clear_signal_handler (&self->backend_state_id, self->backend);
+    }
+  if (self->image_processor_active)
+    {
+      berth_image_processor_deactivate (self->image_processor);
+      self->image_processor_active = FALSE;
     }
   g_clear_object (&self->backend);
   g_clear_object (&self->kubernetes);

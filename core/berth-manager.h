@@ -49,6 +49,17 @@ berth_manager_get_kubernetes_provider (BerthManager *self); /* nullable */
 BerthImageProcessor *
 berth_manager_get_image_processor (BerthManager *self); /* nullable */
 
+/* Someone watches the images (a frontend's event stream, a window showing
+ * them): while Berth is STARTED and at least one watch is held, the image
+ * processor is active, refreshing its list and emitting "images-changed"
+ * (re-emitted as "plugin-event"). Each hold is released once. */
+void
+berth_manager_hold_watch (BerthManager *self);
+void
+berth_manager_release_watch (BerthManager *self);
+guint
+berth_manager_get_n_watchers (BerthManager *self);
+
 BerthState
 berth_manager_get_state (BerthManager *self);
 const gchar *

@@ -14,6 +14,7 @@
 #include "berth-backend.h"
 #include "berth-kubernetes-provider.h"
 #include "berth-image-processor.h"
+#include "berth-image-list.h"
 #include "berth-integration.h"
 #include "berth-updater.h"
 #include "berth-manager.h"

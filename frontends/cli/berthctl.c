@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "berth.h"
 #include "berthctl-flags.h"
+#include "berthctl-images.h"
 #include "berthctl-launch.h"
 #include "berthctl-remote.h"
 #include "berthctl-wait.h"
@@ -838,6 +840,115 @@ cmd_diagnostics (BerthctlOptions *opts, int argc, char **argv)
   return all_passed ? EXIT_OK : EXIT_FAILED;
 }
 
+/* The VM's SSH endpoint, from the backend's info. */
+static gboolean
+build_ssh_argv (JsonObject *vm, gboolean tty, int argc, char **argv, GPtrArray *out,
+                GError **error)
+{
+  const gchar *address = json_object_get_string_member_with_default (vm, "sshAddress", NULL);
+  const gchar *user = json_object_get_string_member_with_default (vm, "sshUser", NULL);
+  const gchar *identity = json_object_get_string_member_with_default (vm, "sshIdentityFile", NULL);
+  const gchar *control = json_object_get_string_member_with_default (vm, "sshControlPath", NULL);
+  gint64 port = json_object_get_int_member_with_default (vm, "sshPort", 0);
+
+  if (address == NULL || user == NULL || port <= 0)
+    {
+      g_set_error_literal (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
+                           "the VM is not reachable over SSH now (is it started? see berthctl "
+                           "info)");
+      return FALSE;
+    }
+  g_ptr_array_add (out, g_strdup ("ssh"));
+  g_ptr_array_add (out, g_strdup ("-F"));
+  g_ptr_array_add (out, g_strdup ("/dev/null"));
+  g_ptr_array_add (out, g_strdup (tty ? "-t" : "-T"));
+  g_ptr_array_add (out, g_strdup ("-p"));
+  g_ptr_array_add (out, g_strdup_printf ("%" G_GINT64_FORMAT, port));
+  if (identity != NULL)
+    {
+      g_ptr_array_add (out, g_strdup ("-i"));
+      g_ptr_array_add (out, g_strdup (identity));
+      g_ptr_array_add (out, g_strdup ("-o"));
+      g_ptr_array_add (out, g_strdup ("IdentitiesOnly=yes"));
+    }
+  if (control != NULL)
+    {
+      /* Reuse berthd's master connection when it is up; connect anew if not. */
+      g_ptr_array_add (out, g_strdup ("-o"));
+      g_ptr_array_add (out, g_strdup_printf ("ControlPath=%s", control));
+      g_ptr_array_add (out, g_strdup ("-o"));
+      g_ptr_array_add (out, g_strdup ("ControlMaster=no"));
+    }
+  g_ptr_array_add (out, g_strdup ("-o"));
+  g_ptr_array_add (out, g_strdup ("StrictHostKeyChecking=no"));
+  g_ptr_array_add (out, g_strdup ("-o"));
+  g_ptr_array_add (out, g_strdup ("UserKnownHostsFile=/dev/null"));
+  g_ptr_array_add (out, g_strdup ("-o"));
+  g_ptr_array_add (out, g_strdup ("LogLevel=ERROR"));
+  g_ptr_array_add (out, g_strdup_printf ("%s@%s", user, address));
+  if (argc > 0)
+    {
+      /* ssh joins its arguments for the remote shell: quote each, so that
+       * `berthctl shell ls "a b"` means what it says. */
+      g_ptr_array_add (out, g_strdup ("--"));
+      for (int i = 0; i < argc; i++)
+        g_ptr_array_add (out, g_shell_quote (argv[i]));
+    }
+  g_ptr_array_add (out, NULL);
+  return TRUE;
+}
+
+static int
+cmd_shell (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (JsonNode) vm = NULL;
+  g_autoptr (GPtrArray) ssh_argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("[--] [COMMAND…]");
+  gboolean tty;
+
+  /* Everything after the options (or after --) is the guest's command line,
+   * options and all. */
+  g_option_context_set_summary (ctx, "Open a shell in the VM, or run COMMAND there; the exit "
+                                     "status is COMMAND's.");
+  g_option_context_set_strict_posix (ctx, TRUE);
+  g_option_context_add_group (ctx, connection_group (opts));
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return fail (error);
+  argc--, argv++;
+  if (argc > 0 && g_str_equal (argv[0], "--"))
+    argc--, argv++;
+
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
+    return fail (error);
+  vm = berthctl_remote_call (remote, "GET", "/v1/vm", NULL, &error);
+  if (vm == NULL)
+    return fail (error);
+  if (!JSON_NODE_HOLDS_OBJECT (vm))
+    {
+      g_printerr ("berthctl: berthd answered /v1/vm with something that is not an object\n");
+      return EXIT_FAILED;
+    }
+  /* Interactive only when both ends are a terminal, as ssh itself decides. */
+  tty = isatty (STDIN_FILENO) && isatty (STDOUT_FILENO);
+  if (!build_ssh_argv (json_node_get_object (vm), tty, argc, argv, ssh_argv, &error))
+    return fail (error);
+  fflush (stdout);
+  execvp ("ssh", (char **) ssh_argv->pdata);
+  g_printerr ("berthctl: cannot run ssh: %s; install OpenSSH's client (apt-get install "
+              "openssh-client)\n",
+              g_strerror (errno));
+  return EXIT_FAILED;
+}
+
+static int
+cmd_images (BerthctlOptions *opts, int argc, char **argv)
+{
+  return berthctl_cmd_images (&opts->conn, argc, argv);
+}
+
 static int cmd_completion (BerthctlOptions *opts, int argc, char **argv);
 
 static const BerthctlCommand commands[] = {
@@ -847,9 +958,11 @@ static const BerthctlCommand commands[] = {
   { "set", "Change settings", cmd_set },
   { "list-settings", "Print the current settings as JSON", cmd_list_settings },
   { "info", "Show Berth's state", cmd_info },
+  { "shell", "Open a shell in the VM, or run a command there", cmd_shell },
   { "api", "Send a raw request to the API", cmd_api },
   { "reset", "Reset Kubernetes, the VM or everything", cmd_reset },
   { "factory-reset", "Remove everything Berth wrote", cmd_factory_reset },
+  { "images", "List, pull, build, tag and remove images", cmd_images },
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },
   { "paths", "Show where Berth keeps its files", cmd_paths },
@@ -908,6 +1021,8 @@ cmd_completion (BerthctlOptions *opts, int argc, char **argv)
            "    plugins|diagnostics|paths) COMPREPLY=( $(compgen -W \"--output $conn\" -- "
            "\"$cur\") ) ;;\n"
            "    completion) COMPREPLY=( $(compgen -W bash -- \"$cur\") ) ;;\n"
+           "    images) COMPREPLY=( $(compgen -W \"ls pull build tag rm namespaces --output "
+           "--namespace --tag $conn\" -- \"$cur\") ) ;;\n"
            "    *) COMPREPLY=( $(compgen -W \"$conn\" -- \"$cur\") ) ;;\n"
            "  esac\n"
            "}\n"

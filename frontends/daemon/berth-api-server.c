@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "berth-error.h"
+#include "berth-image-list.h"
 
 #include "berth-api-credentials.h"
 #include "berth-api-server.h"
@@ -304,6 +305,20 @@ get_optional_string (JsonObject *object, const gchar *what, const gchar *member,
   return TRUE;
 }
 
+/* A member that must be a non-empty string. */
+static gboolean
+get_required_string (JsonObject *object, const gchar *what, const gchar *member, const gchar **out,
+                     GError **error)
+{
+  if (!get_optional_string (object, what, member, out, error))
+    return FALSE;
+  if (*out != NULL && (*out)[0] != '\0')
+    return TRUE;
+  g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA, "%s needs \"%s\", a non-empty string",
+               what, member);
+  return FALSE;
+}
+
 /* A member that must be a boolean when present; @present_out says whether it was. */
 static gboolean
 get_optional_boolean (JsonObject *object, const gchar *what, const gchar *member,
@@ -450,7 +465,9 @@ on_event_socket_closed (SoupWebsocketConnection *conn, BerthApiServer *self)
 {
   g_debug ("Event stream %p closed (code %u)", (gpointer)conn,
            soup_websocket_connection_get_close_code (conn));
-  g_ptr_array_remove (self->event_sockets, conn);
+  /* Each stream watches the images while it is open. */
+  if (g_ptr_array_remove (self->event_sockets, conn) && self->manager != NULL)
+    berth_manager_release_watch (self->manager);
 }
 
 static void
@@ -465,6 +482,7 @@ on_event_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
   soup_websocket_connection_set_keepalive_interval (conn, BERTH_API_KEEPALIVE_SECONDS);
   g_signal_connect_object (conn, "closed", G_CALLBACK (on_event_socket_closed), self, 0);
   g_ptr_array_add (self->event_sockets, g_object_ref (conn));
+  berth_manager_hold_watch (self->manager);
   g_debug ("Event stream %p opened from %s", (gpointer)conn,
            soup_server_message_get_remote_host (msg));
 
@@ -482,6 +500,8 @@ static void
 route_list (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
 static void
 route_about (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_vm (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
 static void
 route_get_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                     GHashTable *query);
@@ -513,10 +533,25 @@ route_diagnostic_checks (BerthApiServer *self, SoupServerMessage *msg, JsonNode 
                          GHashTable *query);
 static void
 route_events (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_images (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_image_namespaces (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                        GHashTable *query);
+static void
+route_image_pull (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_image_build (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_image_tag (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_image_remove (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
 
 static const Route routes[] = {
   { "GET", "/v1", BODY_NONE, route_list },
   { "GET", "/v1/about", BODY_NONE, route_about },
+  { "GET", "/v1/vm", BODY_NONE, route_vm },
   { "GET", "/v1/settings", BODY_NONE, route_get_settings },
   { "PUT", "/v1/settings", BODY_OBJECT, route_put_settings },
   { "PUT", "/v1/propose_settings", BODY_OBJECT, route_propose_settings },
@@ -529,6 +564,12 @@ static const Route routes[] = {
   { "GET", "/v1/plugins", BODY_NONE, route_plugins },
   { "GET", "/v1/diagnostic_checks", BODY_NONE, route_diagnostic_checks },
   { "GET", "/v1/events", BODY_NONE, route_events },
+  { "GET", "/v1/images", BODY_NONE, route_images },
+  { "GET", "/v1/images/namespaces", BODY_NONE, route_image_namespaces },
+  { "POST", "/v1/images/pull", BODY_OBJECT, route_image_pull },
+  { "POST", "/v1/images/build", BODY_OBJECT, route_image_build },
+  { "POST", "/v1/images/tag", BODY_OBJECT, route_image_tag },
+  { "POST", "/v1/images/remove", BODY_OBJECT, route_image_remove },
 };
 
 static void
@@ -557,6 +598,31 @@ route_about (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHash
   if (JSON_NODE_HOLDS_OBJECT (about))
     json_object_set_int_member (json_node_get_object (about), "apiPort", self->port);
   respond_json (msg, SOUP_STATUS_OK, about);
+}
+
+/* What the backend knows of its VM: resources, acceleration, and how to
+ * reach it over SSH (berthctl shell uses this). */
+static void
+route_vm (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  BerthBackend *backend = berth_manager_get_backend (self->manager);
+  g_autoptr (JsonNode) info = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (backend == NULL)
+    {
+      respond_error_literal (msg, BERTH_ERROR_NOT_FOUND,
+                             "No backend plugin is loaded, so there is no VM; see berthctl "
+                             "plugins");
+      return;
+    }
+  info = berth_backend_info (backend, &error);
+  if (info == NULL)
+    {
+      respond_error (msg, error);
+      return;
+    }
+  respond_json (msg, SOUP_STATUS_OK, info);
 }
 
 static void
@@ -875,6 +941,281 @@ route_events (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHas
   }
 }
 
+/* ---- images ----------------------------------------------------------- */
+
+/* The image routes answer when the engine has: the request is paused
+ * meanwhile. A pull or a build can take minutes; the answer is 200 with what
+ * the CLI printed once it is done (clients give these requests a long
+ * timeout), and the event stream tells watchers about the new list. */
+typedef gboolean (*ImageFinishFunc) (BerthImageProcessor *processor, GAsyncResult *result,
+                                     GError **error);
+
+typedef struct
+{
+  SoupServerMessage *msg;
+  ImageFinishFunc finish;
+  gchar *what; /* "pull busybox:latest", for the log and the answer */
+} ImageCall;
+
+static ImageCall *
+image_call_new (SoupServerMessage *msg, ImageFinishFunc finish, gchar *what)
+{
+  ImageCall *call = g_new0 (ImageCall, 1);
+
+  call->msg = g_object_ref (msg);
+  call->finish = finish;
+  call->what = what;
+  soup_server_message_pause (msg);
+  return call;
+}
+
+static void
+image_call_done (ImageCall *call)
+{
+  soup_server_message_unpause (call->msg);
+  g_object_unref (call->msg);
+  g_free (call->what);
+  g_free (call);
+}
+
+/* The image processor when Berth runs and has one; otherwise the answer
+ * says why not and NULL is returned. */
+static BerthImageProcessor *
+image_processor_or_respond (BerthApiServer *self, SoupServerMessage *msg)
+{
+  BerthImageProcessor *processor = berth_manager_get_image_processor (self->manager);
+  BerthState state = berth_manager_get_state (self->manager);
+  g_autofree gchar *message = NULL;
+
+  if (processor == NULL)
+    {
+      const gchar *engine = berth_settings_get_string (berth_manager_get_settings (self->manager),
+                                                       "containerEngine.name");
+      gboolean containerd = g_strcmp0 (engine, "containerd") == 0;
+
+      message
+          = g_strdup_printf ("No image processor plugin for containerEngine.name %s is "
+                             "loaded (it would be berth-%s); berthctl plugins says why",
+                             containerd ? "containerd" : "moby", containerd ? "nerdctl" : "moby");
+      respond_error_literal (msg, BERTH_ERROR_NOT_FOUND, message);
+      return NULL;
+    }
+  if (state != BERTH_STATE_STARTED)
+    {
+      message = g_strdup_printf ("Images live in the running engine, and Berth is %s; start it "
+                                 "first (berthctl start --wait)",
+                                 berth_state_to_string (state));
+      respond_error_literal (msg, BERTH_ERROR_BUSY, message);
+      return NULL;
+    }
+  return processor;
+}
+
+/* The optional "namespace" member of an image request's body. */
+static gboolean
+get_namespace_member (JsonObject *object, const gchar *what, const gchar **ns, GError **error)
+{
+  if (!get_optional_string (object, what, "namespace", ns, error))
+    return FALSE;
+  if (*ns != NULL && (*ns)[0] == '\0')
+    *ns = NULL;
+  return TRUE;
+}
+
+static void
+images_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ImageCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) images
+      = berth_image_processor_list_images_finish (BERTH_IMAGE_PROCESSOR (source), result, &error);
+
+  if (images == NULL)
+    respond_error (call->msg, error);
+  else
+    respond_json (call->msg, SOUP_STATUS_OK, images);
+  image_call_done (call);
+}
+
+/* Always the engine's list as it is now, not what the last refresh saw. */
+static void
+route_images (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  BerthImageProcessor *processor = image_processor_or_respond (self, msg);
+  const gchar *ns = query != NULL ? g_hash_table_lookup (query, "namespace") : NULL;
+  ImageCall *call;
+
+  if (processor == NULL)
+    return;
+  if (ns != NULL && ns[0] == '\0')
+    ns = NULL;
+  call = image_call_new (msg, NULL, NULL);
+  berth_image_processor_list_images_async (processor, ns, NULL, images_listed, call);
+}
+
+static void
+namespaces_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ImageCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) names = berth_image_processor_list_namespaces_finish (
+      BERTH_IMAGE_PROCESSOR (source), result, &error);
+
+  if (names == NULL)
+    respond_error (call->msg, error);
+  else
+    {
+      g_autoptr (JsonArray) array = json_array_new ();
+      g_autoptr (JsonNode) node = NULL;
+
+      for (gsize i = 0; names[i] != NULL; i++)
+        json_array_add_string_element (array, names[i]);
+      node = json_node_init_array (json_node_alloc (), array);
+      respond_json (call->msg, SOUP_STATUS_OK, node);
+    }
+  image_call_done (call);
+}
+
+static void
+route_image_namespaces (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                        GHashTable *query)
+{
+  BerthImageProcessor *processor = image_processor_or_respond (self, msg);
+
+  if (processor == NULL)
+    return;
+  berth_image_processor_list_namespaces_async (processor, NULL, namespaces_listed,
+                                               image_call_new (msg, NULL, NULL));
+}
+
+/* Pull, build, tag and remove end here: {"message", "output"} or an error. */
+static void
+image_operation_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ImageCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  /* What the CLI printed travels on the processor's result. */
+  g_autofree gchar *output = g_strdup (berth_image_result_get_output (result));
+
+  if (!call->finish (BERTH_IMAGE_PROCESSOR (source), result, &error))
+    {
+      g_message ("Image %s asked through the API failed: %s", call->what, error->message);
+      respond_error (call->msg, error);
+    }
+  else
+    {
+      g_autoptr (JsonObject) answer = json_object_new ();
+      g_autoptr (JsonNode) node = NULL;
+      g_autofree gchar *message = g_strdup_printf ("Done: %s", call->what);
+
+      g_message ("Image %s asked through the API: done", call->what);
+      json_object_set_string_member (answer, "message", message);
+      json_object_set_string_member (answer, "output", output != NULL ? output : "");
+      node = json_node_init_object (json_node_alloc (), g_steal_pointer (&answer));
+      respond_json (call->msg, SOUP_STATUS_OK, node);
+    }
+  image_call_done (call);
+}
+
+static void
+route_image_pull (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  static const gchar *const allowed[] = { "ref", "namespace", NULL };
+  JsonObject *object = json_node_get_object (body);
+  BerthImageProcessor *processor;
+  g_autoptr (GError) error = NULL;
+  const gchar *ref = NULL, *ns = NULL;
+
+  if (!check_members (object, "images/pull", allowed, &error)
+      || !get_required_string (object, "images/pull", "ref", &ref, &error)
+      || !get_namespace_member (object, "images/pull", &ns, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  if ((processor = image_processor_or_respond (self, msg)) == NULL)
+    return;
+  berth_image_processor_pull_async (
+      processor, ref, ns, NULL, image_operation_done,
+      image_call_new (msg, berth_image_processor_pull_finish, g_strdup_printf ("pull %s", ref)));
+}
+
+static void
+route_image_build (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  static const gchar *const allowed[] = { "context", "tag", "namespace", NULL };
+  JsonObject *object = json_node_get_object (body);
+  BerthImageProcessor *processor;
+  g_autoptr (GError) error = NULL;
+  const gchar *context = NULL, *tag = NULL, *ns = NULL;
+
+  if (!check_members (object, "images/build", allowed, &error)
+      || !get_required_string (object, "images/build", "context", &context, &error)
+      || !get_optional_string (object, "images/build", "tag", &tag, &error)
+      || !get_namespace_member (object, "images/build", &ns, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  if (tag != NULL && tag[0] == '\0')
+    tag = NULL;
+  if ((processor = image_processor_or_respond (self, msg)) == NULL)
+    return;
+  berth_image_processor_build_async (
+      processor, context, tag, ns, NULL, image_operation_done,
+      image_call_new (msg, berth_image_processor_build_finish,
+                      g_strdup_printf ("build of %s%s%s", context, tag != NULL ? " as " : "",
+                                       tag != NULL ? tag : "")));
+}
+
+static void
+route_image_tag (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  static const gchar *const allowed[] = { "source", "target", "namespace", NULL };
+  JsonObject *object = json_node_get_object (body);
+  BerthImageProcessor *processor;
+  g_autoptr (GError) error = NULL;
+  const gchar *source = NULL, *target = NULL, *ns = NULL;
+
+  if (!check_members (object, "images/tag", allowed, &error)
+      || !get_required_string (object, "images/tag", "source", &source, &error)
+      || !get_required_string (object, "images/tag", "target", &target, &error)
+      || !get_namespace_member (object, "images/tag", &ns, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  if ((processor = image_processor_or_respond (self, msg)) == NULL)
+    return;
+  berth_image_processor_tag_async (
+      processor, source, target, ns, NULL, image_operation_done,
+      image_call_new (msg, berth_image_processor_tag_finish,
+                      g_strdup_printf ("tag %s as %s", source, target)));
+}
+
+static void
+route_image_remove (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  static const gchar *const allowed[] = { "ref", "namespace", NULL };
+  JsonObject *object = json_node_get_object (body);
+  BerthImageProcessor *processor;
+  g_autoptr (GError) error = NULL;
+  const gchar *ref = NULL, *ns = NULL;
+
+  if (!check_members (object, "images/remove", allowed, &error)
+      || !get_required_string (object, "images/remove", "ref", &ref, &error)
+      || !get_namespace_member (object, "images/remove", &ns, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  if ((processor = image_processor_or_respond (self, msg)) == NULL)
+    return;
+  berth_image_processor_remove_async (processor, ref, ns, NULL, image_operation_done,
+                                      image_call_new (msg, berth_image_processor_remove_finish,
+                                                      g_strdup_printf ("removal of %s", ref)));
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 static void
@@ -1107,7 +1448,11 @@ berth_api_server_dispose (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->auth_domain);
   if (self->event_sockets != NULL)
-    g_ptr_array_set_size (self->event_sockets, 0);
+    {
+      for (guint i = 0; self->manager != NULL && i < self->event_sockets->len; i++)
+        berth_manager_release_watch (self->manager);
+      g_ptr_array_set_size (self->event_sockets, 0);
+    }
   g_clear_object (&self->manager);
   G_OBJECT_CLASS (berth_api_server_parent_class)->dispose (object);
 }

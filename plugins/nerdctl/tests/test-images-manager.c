@@ -1,0 +1,433 @@
+/* BerthManager and the image processors, in process: berth-moby and
+ * berth-nerdctl against fake CLIs, with a pretend VM (berth-test-imagevm)
+ * whose sockets exist while it runs. The processor follows
+ * containerEngine.name from one start to the next, watches the images only
+ * while Berth is STARTED and someone holds a watch, and its images-changed
+ * comes out of the manager as a plugin event. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include <berth.h>
+
+#define WAIT_SECONDS 20
+#define DOCKER_LIST "images|--digests|--format|{{json .}}"
+
+typedef struct
+{
+  gchar *root;
+  gchar *fake_dir;
+  BerthPaths *paths;
+  BerthManager *manager;
+  GPtrArray *plugin_events; /* "plugin signal" */
+} Fixture;
+
+static gboolean
+rm_rf (const gchar *path)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
+      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+
+  if (e != NULL)
+    {
+      GFileInfo *info;
+
+      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
+        {
+          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+
+          rm_rf (child);
+          g_object_unref (info);
+        }
+    }
+  return g_remove (path) == 0;
+}
+
+static gchar *
+read_source (const gchar *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* A file of the source tree, by path parts under the plugins directory. */
+static gchar *
+read_source (const gchar *first, ...)
+{
+  g_autoptr (GPtrArray) parts = g_ptr_array_new ();
+  g_autofree gchar *path = NULL;
+  g_autoptr (GError) error = NULL;
+  gchar *text = NULL;
+  const gchar *part;
+  va_list args;
+
+  g_ptr_array_add (parts, (gpointer)g_getenv ("BERTH_PLUGINS_SRCDIR"));
+  va_start (args, first);
+  for (part = first; part != NULL; part = va_arg (args, const gchar *))
+    g_ptr_array_add (parts, (gpointer)part);
+  va_end (args);
+  g_ptr_array_add (parts, NULL);
+  path = g_build_filenamev ((gchar **)parts->pdata);
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+static void
+write_file (const gchar *path, const gchar *text, gint mode)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, mode), ==, 0);
+}
+
+static void
+write_fake (Fixture *f, const gchar *name, const gchar *text, gint mode)
+{
+  g_autofree gchar *path = g_build_filename (f->fake_dir, name, NULL);
+
+  write_file (path, text, mode);
+}
+
+static guint
+count_commands (Fixture *f, const gchar *suffix)
+{
+  g_autofree gchar *path = g_build_filename (f->fake_dir, "argv.log", NULL);
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  g_remove (path);
+  lines = g_strsplit (text, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    if (g_str_has_suffix (lines[i], suffix))
+      n++;
+  return n;
+}
+
+static void
+pause_ms (guint ms);
+
+/* Positive checks wait for what they expect, up to a bound, rather than
+ * pausing a fixed time: this machine may be loaded (VM tests beside us). */
+static guint
+wait_for_commands (Fixture *f, const gchar *suffix, guint n)
+{
+  guint count = 0;
+
+  /* count_commands takes the lines it reads: add them up. */
+  for (guint i = 0; i < 200; i++)
+    {
+      count += count_commands (f, suffix);
+      if (count >= n)
+        break;
+      pause_ms (100);
+    }
+  return count;
+}
+
+/* After the refresh was told to stop: at most one list already on its way,
+ * where a running refresh makes six or seven in the same time. */
+static void
+assert_stopped_refreshing (Fixture *f)
+{
+  pause_ms (300);
+  count_commands (f, DOCKER_LIST);
+  pause_ms (700);
+  g_assert_cmpuint (count_commands (f, DOCKER_LIST), <=, 1);
+}
+
+static void
+on_plugin_event (BerthManager *manager, const gchar *plugin, const gchar *signal_name,
+                 JsonNode *args, Fixture *f)
+{
+  g_ptr_array_add (f->plugin_events, g_strdup_printf ("%s %s", plugin, signal_name));
+}
+
+static guint
+count_events (Fixture *f, const gchar *event)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < f->plugin_events->len; i++)
+    if (g_str_equal (g_ptr_array_index (f->plugin_events, i), event))
+      n++;
+  return n;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *config = NULL;
+  g_autofree gchar *share = NULL;
+  g_autofree gchar *cache = NULL;
+  g_autofree gchar *docker = NULL;
+  g_autofree gchar *nerdctl = NULL;
+  g_autofree gchar *docker_path = NULL;
+  g_autofree gchar *nerdctl_path = NULL;
+  g_auto (GStrv) envp = NULL;
+
+  f->root = g_dir_make_tmp ("berth-images-manager-XXXXXX", &error);
+  g_assert_no_error (error);
+  config = g_build_filename (f->root, "config", NULL);
+  share = g_build_filename (f->root, "share", NULL);
+  cache = g_build_filename (f->root, "cache", NULL);
+  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", share, TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache, TRUE);
+  f->paths
+      = berth_paths_new_for_platform (BERTH_PLATFORM_LINUX, (const gchar *const *)envp, f->root);
+
+  f->fake_dir = g_build_filename (f->root, "fake", NULL);
+  g_assert_cmpint (g_mkdir (f->fake_dir, 0700), ==, 0);
+  docker = read_source ("moby", "tests", "fake-docker", NULL);
+  nerdctl = read_source ("nerdctl", "tests", "fake-nerdctl", NULL);
+  write_fake (f, "docker", docker, 0755);
+  write_fake (f, "nerdctl", nerdctl, 0755);
+  {
+    g_autofree gchar *images = read_source ("moby", "tests", "docker-images.jsonl", NULL);
+    g_autofree gchar *k8s = read_source ("nerdctl", "tests", "nerdctl-images-k8s.io.jsonl", NULL);
+
+    write_fake (f, "images.jsonl", images, 0644);
+    write_fake (f, "images-k8s.io.jsonl", k8s, 0644);
+  }
+  docker_path = g_build_filename (f->fake_dir, "docker", NULL);
+  nerdctl_path = g_build_filename (f->fake_dir, "nerdctl", NULL);
+  g_setenv ("FAKE_DIR", f->fake_dir, TRUE);
+  g_setenv ("BERTH_DOCKER", docker_path, TRUE);
+  g_setenv ("BERTH_NERDCTL", nerdctl_path, TRUE);
+  g_setenv ("BERTH_IMAGES_REFRESH_MS", "100", TRUE);
+
+  f->plugin_events = g_ptr_array_new_with_free_func (g_free);
+  /* BERTH_PLUGIN_PATH: the pretend VM, berth-moby and berth-nerdctl. */
+  f->manager = berth_manager_new (f->paths, NULL);
+  g_signal_connect (f->manager, "plugin-event", G_CALLBACK (on_plugin_event), f);
+  berth_manager_load (f->manager, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_clear_object (&f->manager);
+  g_clear_pointer (&f->paths, berth_paths_free);
+  g_clear_pointer (&f->plugin_events, g_ptr_array_unref);
+  rm_rf (f->root);
+  g_free (f->root);
+  g_free (f->fake_dir);
+}
+
+static gboolean
+on_timeout_flag (gpointer user_data)
+{
+  gboolean *flag = user_data;
+
+  *flag = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pause_ms (guint ms)
+{
+  gboolean done = FALSE;
+
+  g_timeout_add (ms, on_timeout_flag, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+on_bool_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static void
+wait_result (GAsyncResult **slot)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
+
+  while (*slot == NULL && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+static void
+start (Fixture *f)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  berth_manager_start_async (f->manager, NULL, on_bool_done, &result);
+  wait_result (&result);
+  g_assert_true (berth_manager_start_finish (f->manager, result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (berth_manager_get_state (f->manager), ==, BERTH_STATE_STARTED);
+}
+
+static void
+stop (Fixture *f)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  berth_manager_stop_async (f->manager, NULL, on_bool_done, &result);
+  wait_result (&result);
+  g_assert_true (berth_manager_stop_finish (f->manager, result, &error));
+  g_assert_no_error (error);
+}
+
+static const gchar *
+processor_name (Fixture *f)
+{
+  BerthImageProcessor *processor = berth_manager_get_image_processor (f->manager);
+
+  return processor != NULL ? berth_plugin_get_name (BERTH_PLUGIN (processor)) : NULL;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+/* Watching needs both: STARTED and a watcher. */
+static void
+test_watch_needs_started_and_watcher (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpstr (processor_name (f), ==, "moby");
+  g_assert_cmpuint (berth_manager_get_n_watchers (f->manager), ==, 0);
+
+  /* A watcher while STOPPED: nothing to watch. */
+  berth_manager_hold_watch (f->manager);
+  pause_ms (300);
+  g_assert_cmpuint (count_commands (f, DOCKER_LIST), ==, 0);
+  berth_manager_release_watch (f->manager);
+
+  /* STARTED without a watcher: no refresh either. */
+  start (f);
+  pause_ms (300);
+  g_assert_cmpuint (count_commands (f, DOCKER_LIST), ==, 0);
+
+  /* Both: docker images every 100 ms. */
+  berth_manager_hold_watch (f->manager);
+  berth_manager_hold_watch (f->manager);
+  g_assert_cmpuint (berth_manager_get_n_watchers (f->manager), ==, 2);
+  g_assert_cmpuint (wait_for_commands (f, DOCKER_LIST, 2), >=, 2);
+
+  /* One of two watchers left: still watching. */
+  berth_manager_release_watch (f->manager);
+  pause_ms (350);
+  g_assert_cmpuint (count_commands (f, DOCKER_LIST), >=, 2);
+
+  /* The last one left: the refresh stops. */
+  berth_manager_release_watch (f->manager);
+  assert_stopped_refreshing (f);
+
+  /* A watcher again, then Berth stops: the refresh stops with it. */
+  berth_manager_hold_watch (f->manager);
+  g_assert_cmpuint (wait_for_commands (f, DOCKER_LIST, 1), >=, 1);
+  stop (f);
+  assert_stopped_refreshing (f);
+  berth_manager_release_watch (f->manager);
+}
+
+/* The processor's images-changed reaches frontends as a plugin event. */
+static void
+test_images_changed_event (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *changed = read_source ("moby", "tests", "docker-images-changed.jsonl", NULL);
+
+  start (f);
+  berth_manager_hold_watch (f->manager);
+  pause_ms (300);
+  g_assert_cmpuint (count_events (f, "moby images-changed"), ==, 0);
+
+  write_fake (f, "images.jsonl", changed, 0644);
+  for (guint i = 0; i < 200 && count_events (f, "moby images-changed") == 0; i++)
+    pause_ms (100);
+  pause_ms (300);
+  g_assert_cmpuint (count_events (f, "moby images-changed"), ==, 1);
+  berth_manager_release_watch (f->manager);
+}
+
+/* A VM that fails stops the watching. */
+static void
+test_error_deactivates (Fixture *f, gconstpointer data)
+{
+  BerthBackend *backend;
+
+  start (f);
+  berth_manager_hold_watch (f->manager);
+  g_assert_cmpuint (wait_for_commands (f, DOCKER_LIST, 1), >=, 1);
+
+  backend = berth_manager_get_backend (f->manager);
+  g_assert_nonnull (backend);
+  g_object_set (backend, "state-reason", "the VM crashed", "state", BERTH_STATE_ERROR, NULL);
+  g_assert_cmpint (berth_manager_get_state (f->manager), ==, BERTH_STATE_ERROR);
+  assert_stopped_refreshing (f);
+  berth_manager_release_watch (f->manager);
+}
+
+/* containerEngine.name takes effect at the next start: moby until then,
+ * nerdctl (in images.namespace, k8s.io) after it. */
+static void
+test_engine_switch (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+
+  start (f);
+  berth_manager_hold_watch (f->manager);
+  g_assert_cmpstr (processor_name (f), ==, "moby");
+
+  json_parser_load_from_data (parser, "{\"containerEngine\": {\"name\": \"containerd\"}}", -1,
+                              &error);
+  g_assert_no_error (error);
+  berth_manager_update_settings (f->manager, json_parser_get_root (parser), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (processor_name (f), ==, "moby");
+  g_assert_cmpuint (wait_for_commands (f, DOCKER_LIST, 1), >=, 1);
+
+  stop (f);
+  start (f);
+  g_assert_cmpstr (processor_name (f), ==, "nerdctl");
+  /* Drop what was logged before the switch, then wait for a fresh list. */
+  count_commands (f, "images|--format|{{json .}}");
+  {
+    g_autofree gchar *log = g_build_filename (f->fake_dir, "argv.log", NULL);
+    g_autofree gchar *text = NULL;
+
+    for (guint i = 0; i < 200; i++)
+      {
+        g_clear_pointer (&text, g_free);
+        if (g_file_get_contents (log, &text, NULL, NULL)
+            && strstr (text, "--namespace|k8s.io|images|--format|{{json .}}") != NULL)
+          break;
+        pause_ms (100);
+      }
+    g_assert_nonnull (text);
+    g_assert_nonnull (strstr (text, "--namespace|k8s.io|images|--format|{{json .}}"));
+    /* docker is not asked any more. */
+    g_assert_null (strstr (text, "--host|unix://"));
+  }
+  berth_manager_release_watch (f->manager);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/images-manager/watch-needs-started-and-watcher", test_watch_needs_started_and_watcher);
+  ADD ("/images-manager/images-changed-event", test_images_changed_event);
+  ADD ("/images-manager/error-deactivates", test_error_deactivates);
+  ADD ("/images-manager/engine-switch", test_engine_switch);
+#undef ADD
+  return g_test_run ();
+}
