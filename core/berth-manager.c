@@ -1803,6 +1803,35 @@ new_check (const gchar *id, gboolean passed, const gchar *description, const gch
   return check;
 }
 
+/* What the backend chose, when it has chosen: its probe is what counts (a
+ * /dev/kvm that opens can still hang a guest under nested virtualization). */
+static JsonObject *
+check_backend_accel (BerthBackend *backend)
+{
+  g_autoptr (JsonNode) info = NULL;
+  g_autofree gchar *description = NULL;
+  const gchar *accel, *reason;
+  JsonObject *o;
+
+  if (backend == NULL || (info = berth_backend_info (backend, NULL)) == NULL
+      || !JSON_NODE_HOLDS_OBJECT (info))
+    return NULL;
+  o = json_node_get_object (info);
+  accel = json_object_get_string_member_with_default (o, "accel", NULL);
+  reason = json_object_get_string_member_with_default (o, "accelReason", NULL);
+  if (accel == NULL)
+    return NULL;
+  if (g_str_equal (accel, "kvm"))
+    return new_check ("VIRTUALIZATION", TRUE,
+                      "The VM uses KVM (hardware virtualization)", NULL);
+  description = reason != NULL ? g_strdup (reason)
+                                : g_strdup ("The VM uses software emulation (TCG), which works "
+                                            "but is slow");
+  return new_check ("VIRTUALIZATION", TRUE, description,
+                    "For hardware virtualization: enable VT-x or AMD-V in the firmware, load "
+                    "kvm_intel or kvm_amd, and make /dev/kvm readable and writable for you");
+}
+
 static JsonObject *
 check_virtualization (void)
 {
@@ -1993,7 +2022,10 @@ berth_manager_run_diagnostics (BerthManager *self)
 
   g_return_val_if_fail (BERTH_IS_MANAGER (self), NULL);
 
-  json_array_add_object_element (checks, check_virtualization ());
+  {
+    JsonObject *accel = check_backend_accel (self->backend);
+    json_array_add_object_element (checks, accel != NULL ? accel : check_virtualization ());
+  }
   json_array_add_object_element (checks, check_qemu ());
   json_array_add_object_element (checks, check_free_disk (self->paths));
   json_array_add_object_element (checks, check_socket_paths (self->paths));

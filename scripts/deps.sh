@@ -8,7 +8,7 @@ PACKAGES="
   gcc meson ninja-build pkg-config
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libyaml-dev libarchive-dev libgnutls28-dev
   gnutls-bin
-  qemu-system-x86 qemu-utils mmdebstrap debootstrap xorriso e2fsprogs
+  qemu-system-x86 qemu-utils mmdebstrap e2fsprogs xz-utils xorriso
   openssh-client busybox-static
 "
 

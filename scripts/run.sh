@@ -17,5 +17,5 @@ export BERTHD="$PWD/$BUILD_DIR/frontends/daemon/berthd"
 
 berthctl="$BUILD_DIR/frontends/cli/berthctl"
 "$berthctl" version
-"$berthctl" start
+"$berthctl" start --wait
 "$berthctl" info

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
@@ -585,12 +586,63 @@ test_completion (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* The real VM, through berthd and the lima plugin, as a person uses it. */
+static void
+test_vm_shell (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cache = g_build_filename (f->root, "cache", "berth", NULL);
+  g_autofree gchar *images = g_build_filename (cache, "images", NULL);
+  const gchar *shared = g_getenv ("BERTH_TEST_IMAGE_CACHE");
+  Run r;
+
+  /* The guest image is built once per build tree and shared. */
+  g_assert_nonnull (shared);
+  g_assert_cmpint (g_mkdir_with_parents (shared, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (cache, 0700), ==, 0);
+  g_assert_cmpint (symlink (shared, images), ==, 0);
+  f->envp = g_environ_setenv (f->envp, "BERTH_PLUGIN_PATH", g_getenv ("BERTH_TEST_LIMA_DIR"), TRUE);
+
+  r = berthctl (f, "start", "--wait", "--wait-timeout", "1500", NULL);
+  if (r.status != 0)
+    g_printerr ("%s%s", r.out, r.err);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Berth is running"));
+  run_clear (&r);
+
+  /* info and diagnostics say which acceleration the VM uses. */
+  r = berthctl (f, "info", "--field", "accel", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_str_equal (r.out, "tcg\n") || g_str_equal (r.out, "kvm\n"));
+  run_clear (&r);
+
+  r = berthctl (f, "shell", "uname", "-a", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_str_has_prefix (r.out, "Linux "));
+  run_clear (&r);
+
+  /* Arguments arrive as given, and the guest command's status comes back. */
+  r = berthctl (f, "shell", "--", "sh", "-c", "printf '%s|' \"$@\"; exit 7", "sh", "a b", "*",
+                NULL);
+  g_assert_cmpint (r.status, ==, 7);
+  g_assert_cmpstr (r.out, ==, "a b|*|");
+  run_clear (&r);
+
+  r = berthctl (f, "shutdown", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_assert_nonnull (g_getenv ("BERTHCTL"));
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  if (g_getenv ("BERTH_TEST_LIMA_DIR") != NULL)
+    {
+      ADD ("/berthctl/vm/shell", test_vm_shell);
+      return g_test_run ();
+    }
   ADD ("/berthctl/version", test_version);
   ADD ("/berthctl/paths", test_paths);
   ADD ("/berthctl/list-settings/first-run", test_list_settings_first_run);

@@ -553,6 +553,17 @@ collect_info (BerthctlRemote *remote, GError **error)
                                                                                0));
         }
     }
+  /* What the VM itself says, when there is one: acceleration and access. */
+  {
+    g_autoptr (JsonNode) vm = berthctl_remote_call (remote, "GET", "/v1/vm", NULL, NULL);
+    const gchar *keys[] = { "accel", "accelReason", "arch", "instanceDir", "sshPort" };
+
+    if (vm != NULL && JSON_NODE_HOLDS_OBJECT (vm))
+      for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+        if (json_object_has_member (json_node_get_object (vm), keys[i]))
+          json_object_set_member (info, keys[i],
+                                  json_object_dup_member (json_node_get_object (vm), keys[i]));
+  }
   return json_node_init_object (json_node_alloc (), info);
 }
 
@@ -850,6 +861,9 @@ build_ssh_argv (JsonObject *vm, gboolean tty, int argc, char **argv, GPtrArray *
   const gchar *identity = json_object_get_string_member_with_default (vm, "sshIdentityFile", NULL);
   const gchar *control = json_object_get_string_member_with_default (vm, "sshControlPath", NULL);
   gint64 port = json_object_get_int_member_with_default (vm, "sshPort", 0);
+  JsonArray *options = json_object_has_member (vm, "sshOptions")
+                           ? json_object_get_array_member (vm, "sshOptions")
+                           : NULL;
 
   if (address == NULL || user == NULL || port <= 0)
     {
@@ -859,32 +873,45 @@ build_ssh_argv (JsonObject *vm, gboolean tty, int argc, char **argv, GPtrArray *
       return FALSE;
     }
   g_ptr_array_add (out, g_strdup ("ssh"));
-  g_ptr_array_add (out, g_strdup ("-F"));
-  g_ptr_array_add (out, g_strdup ("/dev/null"));
   g_ptr_array_add (out, g_strdup (tty ? "-t" : "-T"));
+  if (options != NULL)
+    {
+      /* The backend knows its own: identity, control socket, key exchange. */
+      for (guint i = 0; i < json_array_get_length (options); i++)
+        {
+          const gchar *option = json_array_get_string_element (options, i);
+          if (option != NULL)
+            g_ptr_array_add (out, g_strdup (option));
+        }
+    }
+  else
+    {
+      g_ptr_array_add (out, g_strdup ("-F"));
+      g_ptr_array_add (out, g_strdup ("/dev/null"));
+      if (identity != NULL)
+        {
+          g_ptr_array_add (out, g_strdup ("-i"));
+          g_ptr_array_add (out, g_strdup (identity));
+          g_ptr_array_add (out, g_strdup ("-o"));
+          g_ptr_array_add (out, g_strdup ("IdentitiesOnly=yes"));
+        }
+      if (control != NULL)
+        {
+          /* Reuse berthd's master connection when it is up. */
+          g_ptr_array_add (out, g_strdup ("-o"));
+          g_ptr_array_add (out, g_strdup_printf ("ControlPath=%s", control));
+          g_ptr_array_add (out, g_strdup ("-o"));
+          g_ptr_array_add (out, g_strdup ("ControlMaster=no"));
+        }
+      g_ptr_array_add (out, g_strdup ("-o"));
+      g_ptr_array_add (out, g_strdup ("StrictHostKeyChecking=no"));
+      g_ptr_array_add (out, g_strdup ("-o"));
+      g_ptr_array_add (out, g_strdup ("UserKnownHostsFile=/dev/null"));
+      g_ptr_array_add (out, g_strdup ("-o"));
+      g_ptr_array_add (out, g_strdup ("LogLevel=ERROR"));
+    }
   g_ptr_array_add (out, g_strdup ("-p"));
   g_ptr_array_add (out, g_strdup_printf ("%" G_GINT64_FORMAT, port));
-  if (identity != NULL)
-    {
-      g_ptr_array_add (out, g_strdup ("-i"));
-      g_ptr_array_add (out, g_strdup (identity));
-      g_ptr_array_add (out, g_strdup ("-o"));
-      g_ptr_array_add (out, g_strdup ("IdentitiesOnly=yes"));
-    }
-  if (control != NULL)
-    {
-      /* Reuse berthd's master connection when it is up; connect anew if not. */
-      g_ptr_array_add (out, g_strdup ("-o"));
-      g_ptr_array_add (out, g_strdup_printf ("ControlPath=%s", control));
-      g_ptr_array_add (out, g_strdup ("-o"));
-      g_ptr_array_add (out, g_strdup ("ControlMaster=no"));
-    }
-  g_ptr_array_add (out, g_strdup ("-o"));
-  g_ptr_array_add (out, g_strdup ("StrictHostKeyChecking=no"));
-  g_ptr_array_add (out, g_strdup ("-o"));
-  g_ptr_array_add (out, g_strdup ("UserKnownHostsFile=/dev/null"));
-  g_ptr_array_add (out, g_strdup ("-o"));
-  g_ptr_array_add (out, g_strdup ("LogLevel=ERROR"));
   g_ptr_array_add (out, g_strdup_printf ("%s@%s", user, address));
   if (argc > 0)
     {
