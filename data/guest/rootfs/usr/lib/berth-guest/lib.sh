@@ -8,10 +8,14 @@
 # The contract with the host (plugins/lima) is data/guest/README.md in
 # Berth's source tree.
 
-BERTH_LOG=/var/log/berth-guest.log
-BERTH_PROVISION_LOG=/var/log/berth-provision.log
+# BERTH_ROOT (for the account and environment files) and BERTH_CONSOLE are
+# only set by data/guest/tests/test-lib.sh, to run these on a scratch tree.
+BERTH_ROOT=${BERTH_ROOT:-}
+BERTH_CONSOLE=${BERTH_CONSOLE:-/dev/console}
+BERTH_LOG=$BERTH_ROOT/var/log/berth-guest.log
+BERTH_PROVISION_LOG=$BERTH_ROOT/var/log/berth-provision.log
 BERTH_RUN=/run/berth-guest
-BERTH_SSHD_ENV=/etc/ssh/sshd_config.d/50-berth-environment.conf
+BERTH_SSHD_ENV=$BERTH_ROOT/etc/ssh/sshd_config.d/50-berth-environment.conf
 LIMA_CIDATA_MNT=/mnt/lima-cidata
 MODPROBE=/usr/sbin/modprobe
 CR=$(printf '\r')
@@ -31,7 +35,7 @@ log ()
 # A line on the serial console, where the host reads the markers.
 say ()
 {
-  echo "berth-guest: $*" >/dev/console
+  echo "berth-guest: $*" >>"$BERTH_CONSOLE"
   log "$*"
 }
 
@@ -223,7 +227,7 @@ add_to_group ()
 {
   group=$1
   user=$2
-  for file in /etc/group /etc/gshadow; do
+  for file in "$BERTH_ROOT/etc/group" "$BERTH_ROOT/etc/gshadow"; do
     [ -f "$file" ] || continue
     content=
     changed=0
@@ -260,14 +264,15 @@ create_user ()
   user=$1
   uid=$2
   home=$3
-  if ! find_entry /etc/group 1 "$user" >/dev/null &&
-    ! find_entry /etc/group 3 "$uid" >/dev/null; then
+  etc=$BERTH_ROOT/etc
+  if ! find_entry "$etc/group" 1 "$user" >/dev/null &&
+    ! find_entry "$etc/group" 3 "$uid" >/dev/null; then
     days=$(($(date +%s) / 86400))
-    echo "$user:x:$uid:" >>/etc/group
-    echo "$user:!::" >>/etc/gshadow
-    echo "$user:x:$uid:$uid::$home:/bin/bash" >>/etc/passwd
+    echo "$user:x:$uid:" >>"$etc/group"
+    echo "$user:!::" >>"$etc/gshadow"
+    echo "$user:x:$uid:$uid::$home:/bin/bash" >>"$etc/passwd"
     # "*": no password, but not a locked account (sshd checks that).
-    echo "$user:*:$days:0:99999:7:::" >>/etc/shadow
+    echo "$user:*:$days:0:99999:7:::" >>"$etc/shadow"
   else
     useradd --uid "$uid" --user-group --home-dir "$home" --no-create-home \
       --shell /bin/bash "$user" || return 1
@@ -308,7 +313,7 @@ setup_user ()
     ;;
   esac
 
-  if entry=$(find_entry /etc/passwd 1 "$user"); then
+  if entry=$(find_entry "$BERTH_ROOT/etc/passwd" 1 "$user"); then
     old=${entry#*:*:}
     old_uid=${old%%:*}
     old_home=${old#*:*:*:}
@@ -318,7 +323,7 @@ setup_user ()
         warn "usermod failed to set uid $uid and home $home for $user"
     fi
   else
-    if other=$(find_entry /etc/passwd 3 "$uid"); then
+    if other=$(find_entry "$BERTH_ROOT/etc/passwd" 3 "$uid"); then
       warn "uid $uid of LIMA_CIDATA_USER=$user already belongs to '${other%%:*}' in the guest"
       return 1
     fi
@@ -328,17 +333,17 @@ setup_user ()
     }
   fi
   add_to_group docker "$user"
-  entry=$(find_entry /etc/passwd 1 "$user")
+  entry=$(find_entry "$BERTH_ROOT/etc/passwd" 1 "$user")
   group=${entry#*:*:*:}
   group=${group%%:*}
 
-  if [ ! -d "$home" ]; then
-    mkdir -p "$home"
-    cp -a /etc/skel/. "$home/" 2>/dev/null
-    chown -R "$uid:$group" "$home"
-    chmod 0755 "$home"
+  if [ ! -d "$BERTH_ROOT$home" ]; then
+    mkdir -p "$BERTH_ROOT$home"
+    cp -a "$BERTH_ROOT/etc/skel/." "$BERTH_ROOT$home/" 2>/dev/null
+    chown -R "$uid:$group" "$BERTH_ROOT$home"
+    chmod 0755 "$BERTH_ROOT$home"
   fi
-  ssh_dir=$home/.ssh
+  ssh_dir=$BERTH_ROOT$home/.ssh
   if [ ! -d "$ssh_dir" ]; then
     mkdir -m 0700 "$ssh_dir"
     chown "$uid:$group" "$ssh_dir"
@@ -361,9 +366,10 @@ setup_user ()
     warn "neither ssh_authorized_keys nor user-data on cidata holds an SSH key: $user cannot log in"
   fi
 
-  echo "$user ALL=(ALL:ALL) NOPASSWD: ALL" >/etc/sudoers.d/90-berth-user.new
-  chmod 0440 /etc/sudoers.d/90-berth-user.new
-  mv -f /etc/sudoers.d/90-berth-user.new /etc/sudoers.d/90-berth-user
+  sudoers=$BERTH_ROOT/etc/sudoers.d/90-berth-user
+  echo "$user ALL=(ALL:ALL) NOPASSWD: ALL" >"$sudoers.new"
+  chmod 0440 "$sudoers.new"
+  mv -f "$sudoers.new" "$sudoers"
   return 0
 }
 
@@ -451,14 +457,16 @@ run_provisioning ()
 apply_etc_environment ()
 {
   source=$LIMA_CIDATA_MNT/etc_environment
-  if [ -f /etc/environment ]; then
-    sed '/^# BERTH-BEGIN$/,/^# BERTH-END$/d' /etc/environment >/etc/environment.berth-new
+  environment=$BERTH_ROOT/etc/environment
+  new=$environment.berth-new
+  if [ -f "$environment" ]; then
+    sed '/^# BERTH-BEGIN$/,/^# BERTH-END$/d' "$environment" >"$new"
   else
-    : >/etc/environment.berth-new
+    : >"$new"
   fi
   setenv=
   if [ -s "$source" ]; then
-    echo "# BERTH-BEGIN" >>/etc/environment.berth-new
+    echo "# BERTH-BEGIN" >>"$new"
     while IFS= read -r line || [ -n "$line" ]; do
       line=${line%"$CR"}
       case $line in
@@ -471,14 +479,14 @@ apply_etc_environment ()
         continue
         ;;
       esac
-      echo "$line" >>/etc/environment.berth-new
+      echo "$line" >>"$new"
       quoted=$(printf '%s' "$line" | sed 's/[\\"]/\\&/g')
       setenv="$setenv \"$quoted\""
     done <"$source"
-    echo "# BERTH-END" >>/etc/environment.berth-new
+    echo "# BERTH-END" >>"$new"
   fi
-  chmod 0644 /etc/environment.berth-new
-  mv -f /etc/environment.berth-new /etc/environment
+  chmod 0644 "$new"
+  mv -f "$new" "$environment"
   if [ -n "$setenv" ]; then
     echo "SetEnv$setenv" >"$BERTH_SSHD_ENV"
   else
