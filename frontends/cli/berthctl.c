@@ -134,6 +134,16 @@ no_extra_args (int argc, char **argv, GError **error)
   return FALSE;
 }
 
+static gboolean
+check_wait_timeout (gint wait_timeout, GError **error)
+{
+  if (wait_timeout > 0)
+    return TRUE;
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "--wait-timeout must be a positive number of seconds, not %d", wait_timeout);
+  return FALSE;
+}
+
 static BerthctlRemote *
 connect_daemon (BerthctlOptions *opts, GError **error)
 {
@@ -376,14 +386,8 @@ cmd_start (BerthctlOptions *opts, int argc, char **argv)
                       "VM.",
                       entries, berthctl_setting_flags_get_group (flags), TRUE, &argc, &argv,
                       &error)
-      || !no_extra_args (argc, argv, &error))
+      || !no_extra_args (argc, argv, &error) || !check_wait_timeout (wait_timeout, &error))
     return fail (error);
-  if (wait_timeout <= 0)
-    {
-      g_printerr ("berthctl: --wait-timeout must be a positive number of seconds, not %d\n",
-                  wait_timeout);
-      return EXIT_USAGE;
-    }
   remote = berthctl_launch_daemon (&opts->conn, &error);
   if (remote == NULL)
     return fail (error);
@@ -424,14 +428,8 @@ cmd_stop (BerthctlOptions *opts, int argc, char **argv)
 
   if (!parse_options (opts, "stop", NULL, "Stop the VM; berthd keeps running.", entries, NULL,
                       TRUE, &argc, &argv, &error)
-      || !no_extra_args (argc, argv, &error))
+      || !no_extra_args (argc, argv, &error) || !check_wait_timeout (wait_timeout, &error))
     return fail (error);
-  if (wait_timeout <= 0)
-    {
-      g_printerr ("berthctl: --wait-timeout must be a positive number of seconds, not %d\n",
-                  wait_timeout);
-      return EXIT_USAGE;
-    }
   remote = connect_daemon (opts, &error);
   if (remote == NULL)
     return fail (error);
