@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "berth-engine-private.h"
 #include "berth-error.h"
 #include "berth-integration.h"
 #include "berth-updater.h"
@@ -23,9 +24,14 @@
 /* The Lima instance name Berth uses, as Rancher Desktop does. */
 #define LIMA_INSTANCE "0"
 
+/* How long the engine may take to answer once the VM is up: dockerd's first
+ * start under software emulation takes tens of seconds. */
+#define ENGINE_TIMEOUT_SECONDS 300
+
 /* Progress step ids. */
 #define STEP_VALIDATE "validate"
 #define STEP_BACKEND_START "backend-start"
+#define STEP_ENGINE "engine"
 #define STEP_BACKEND_STOP "backend-stop"
 #define STEP_BACKEND_DELETE "backend-delete"
 #define STEP_KUBERNETES_RESET "kubernetes-reset"
@@ -80,6 +86,8 @@ struct _BerthManager
   const gchar *backend_step; /* the progress step the backend's "progress" feeds */
   /* A reset runs start and stop as its parts; nothing else may meanwhile. */
   gboolean resetting;
+  /* A settings change stopped the VM to apply itself: start it again. */
+  gboolean restart_after_stop;
 
   /* The settings the VM was started with, while it runs; what a restart
    * would change is measured against it. */
@@ -141,6 +149,9 @@ set_state (BerthManager *self, BerthState state, const gchar *reason)
       self->state_reason = g_strdup (reason);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE_REASON]);
     }
+  /* The host ends of the engine's sockets lead nowhere once the VM is down. */
+  if ((state == BERTH_STATE_STOPPED || state == BERTH_STATE_ERROR) && self->paths != NULL)
+    berth_engine_sockets_remove (self->paths->data);
   if (reason != NULL)
     g_message ("State %s: %s", berth_state_to_string (state), reason);
   else
@@ -423,6 +434,47 @@ berth_manager_dup_pending (BerthManager *self)
   return compute_pending (self->started_settings, current);
 }
 
+/* A change that needs a restart, made while Berth runs and nothing else is
+ * under way, restarts the VM at once, as Rancher Desktop does; a change that
+ * needs a reset stays pending until the user resets. */
+static void
+restart_for_pending (BerthManager *self)
+{
+  g_autoptr (JsonNode) pending = NULL;
+  g_autoptr (GString) keys = g_string_new (NULL);
+  JsonObjectIter iter;
+  const gchar *key;
+  JsonNode *entry;
+
+  if (self->state != BERTH_STATE_STARTED || self->op != OP_NONE || self->resetting
+      || self->locked)
+    return;
+  pending = berth_manager_dup_pending (self);
+  json_object_iter_init (&iter, json_node_get_object (pending));
+  while (json_object_iter_next (&iter, &key, &entry))
+    {
+      if (!JSON_NODE_HOLDS_OBJECT (entry)
+          || g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (entry),
+                                                                    "severity", ""),
+                        "restart")
+                 != 0)
+        continue;
+      g_string_append_printf (keys, "%s%s", keys->len > 0 ? ", " : "", key);
+    }
+  if (keys->len == 0)
+    return;
+  g_message ("Restarting the VM to apply %s", keys->str);
+  self->restart_after_stop = TRUE;
+  begin_stop (self);
+}
+
+gboolean
+berth_manager_is_restarting (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
+  return self->restart_after_stop;
+}
+
 gboolean
 berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode **pending_out,
                                GError **error)
@@ -446,6 +498,7 @@ berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode *
 
       g_message ("Settings changed: %s", list);
     }
+  restart_for_pending (self);
   if (pending_out != NULL)
     *pending_out = berth_manager_dup_pending (self);
   return TRUE;
@@ -559,13 +612,153 @@ step_backend_start_finish (BerthManager *self, GAsyncResult *result, GError **er
   return berth_backend_start_finish (self->backend, result, error);
 }
 
+/* The engine's sockets, one after the other: forwarded from the guest to
+ * <data>, then waited for until the engine answers on the host's end. */
+typedef struct
+{
+  BerthManager *self;
+  GPtrArray *sockets; /* const BerthEngineSocket *, this engine's */
+  guint next;
+} EngineRun;
+
+static void
+engine_run_free (EngineRun *run)
+{
+  g_ptr_array_unref (run->sockets);
+  g_free (run);
+}
+
+static void
+engine_next (GTask *task);
+
+static gchar *
+engine_host_path (BerthManager *self, const BerthEngineSocket *socket)
+{
+  return g_build_filename (self->paths->data, socket->host_name, NULL);
+}
+
+static void
+engine_wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_engine_socket_wait_finish (result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  engine_next (g_steal_pointer (&task));
+}
+
+static void
+engine_forward_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  EngineRun *run = g_task_get_task_data (task);
+  const BerthEngineSocket *socket = g_ptr_array_index (run->sockets, run->next - 1);
+  g_autofree gchar *host_path = engine_host_path (run->self, socket);
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *description = NULL;
+
+  if (!berth_backend_forward_socket_finish (BERTH_BACKEND (source), result, &error))
+    {
+      g_prefix_error (&error, "The %s socket could not be forwarded: ", socket->daemon);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_message ("Forwarded the guest's %s to %s", socket->guest_path, host_path);
+  if (socket->probe == BERTH_ENGINE_PROBE_NONE)
+    {
+      engine_next (g_steal_pointer (&task));
+      return;
+    }
+  description = g_strdup_printf ("Waiting for %s", socket->daemon);
+  berth_progress_set_description (run->self->progress, STEP_ENGINE, description);
+  berth_engine_socket_wait_async (host_path, socket->probe, socket->daemon,
+                                  ENGINE_TIMEOUT_SECONDS, g_task_get_cancellable (task),
+                                  engine_wait_done, g_object_ref (task));
+}
+
+static void
+engine_next (GTask *task)
+{
+  EngineRun *run = g_task_get_task_data (task);
+  const BerthEngineSocket *socket;
+  g_autofree gchar *host_path = NULL;
+
+  if (run->next >= run->sockets->len)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  socket = g_ptr_array_index (run->sockets, run->next++);
+  host_path = engine_host_path (run->self, socket);
+  berth_backend_forward_socket_async (run->self->backend, socket->guest_path, host_path,
+                                      g_task_get_cancellable (task), engine_forward_done, task);
+}
+
+static gboolean
+step_engine_wanted (BerthManager *self)
+{
+  return self->backend != NULL;
+}
+
+static void
+step_engine (BerthManager *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+             gpointer user_data)
+{
+  const gchar *engine = berth_settings_get_string (self->settings, "containerEngine.name");
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  const BerthEngineSocket *sockets;
+  EngineRun *run;
+  guint n;
+
+  g_task_set_source_tag (task, step_engine);
+  run = g_new0 (EngineRun, 1);
+  run->self = self;
+  run->sockets = g_ptr_array_new ();
+  sockets = berth_engine_sockets (&n);
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (sockets[i].engine, engine) == 0)
+      g_ptr_array_add (run->sockets, (gpointer)&sockets[i]);
+  g_task_set_task_data (task, run, (GDestroyNotify)engine_run_free);
+  /* Another engine's socket from an earlier start must not look usable. */
+  berth_engine_sockets_remove (self->paths->data);
+  if (g_mkdir_with_parents (self->paths->data, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_FAILED,
+                               "Cannot create %s for the engine's socket: %s", self->paths->data,
+                               g_strerror (saved));
+      g_object_unref (task);
+      return;
+    }
+  engine_next (task);
+}
+
+static gboolean
+step_engine_finish (BerthManager *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static const StartStep start_phase_vm[] = {
   { STEP_BACKEND_START, "Starting the VM", NULL, step_backend_start, step_backend_start_finish },
   { NULL },
 };
 
+static const StartStep start_phase_engine[] = {
+  { STEP_ENGINE, "Connecting to the container engine", step_engine_wanted, step_engine,
+    step_engine_finish },
+  { NULL },
+};
+
 static const StartStep *const start_phases[] = {
   start_phase_vm,
+  start_phase_engine,
 };
 
 typedef struct
@@ -823,6 +1016,14 @@ finish_stop (BerthManager *self, GError *error)
       set_state (self, BERTH_STATE_ERROR, owned->message);
       complete_waiters (self->stop_waiters, owned);
     }
+  /* A restart for a settings change goes on, unless a waiter's callback
+   * started something else or the stop failed. */
+  if (self->restart_after_stop)
+    {
+      self->restart_after_stop = FALSE;
+      if (owned == NULL && self->op == OP_NONE && self->state == BERTH_STATE_STOPPED)
+        begin_start (self, NULL);
+    }
 }
 
 static void
@@ -856,6 +1057,8 @@ begin_stop (BerthManager *self)
 static void
 stop_internal (BerthManager *self, GTask *task)
 {
+  /* Asked to stop: a restart under way ends stopped. */
+  self->restart_after_stop = FALSE;
   if (self->op == OP_STOP)
     {
       g_ptr_array_add (self->stop_waiters, task);
@@ -1754,6 +1957,50 @@ berth_manager_dup_about (BerthManager *self)
   return json_node_init_object (json_node_alloc (), about);
 }
 
+/* What a client needs to reach the engine and the guest's ports: the
+ * sockets forwarded at the start (engineSocket is the engine's own, e.g.
+ * docker.sock; sockets has them all by daemon) and the ports. */
+static void
+add_engine_state (BerthManager *self, JsonObject *state)
+{
+  JsonNode *engine_node = lookup_path (self->started_settings, "containerEngine.name");
+  const gchar *engine = engine_node != NULL && JSON_NODE_HOLDS_VALUE (engine_node)
+                            ? json_node_get_string (engine_node)
+                            : NULL;
+  g_autoptr (JsonObject) sockets = json_object_new ();
+  g_autoptr (JsonArray) ports = json_array_new ();
+  g_autoptr (GPtrArray) forwards = NULL;
+  const BerthEngineSocket *table;
+  guint n;
+
+  table = berth_engine_sockets (&n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree gchar *path = NULL;
+
+      if (g_strcmp0 (table[i].engine, engine) != 0)
+        continue;
+      path = g_build_filename (self->paths->data, table[i].host_name, NULL);
+      if (!json_object_has_member (state, "engineSocket"))
+        json_object_set_string_member (state, "engineSocket", path);
+      json_object_set_string_member (sockets, table[i].daemon, path);
+    }
+  json_object_set_object_member (state, "sockets", g_steal_pointer (&sockets));
+  forwards = berth_backend_list_port_forwards (self->backend);
+  for (guint i = 0; i < forwards->len; i++)
+    {
+      const BerthPortForward *forward = g_ptr_array_index (forwards, i);
+      JsonObject *entry = json_object_new ();
+
+      json_object_set_string_member (entry, "protocol", forward->protocol);
+      json_object_set_string_member (entry, "hostAddress", forward->host_address);
+      json_object_set_int_member (entry, "hostPort", forward->host_port);
+      json_object_set_int_member (entry, "guestPort", forward->guest_port);
+      json_array_add_object_element (ports, entry);
+    }
+  json_object_set_array_member (state, "portForwards", g_steal_pointer (&ports));
+}
+
 JsonNode *
 berth_manager_dup_backend_state (BerthManager *self)
 {
@@ -1767,6 +2014,8 @@ berth_manager_dup_backend_state (BerthManager *self)
     json_object_set_string_member (state, "reason", self->state_reason);
   else
     json_object_set_null_member (state, "reason");
+  if (self->state == BERTH_STATE_STARTED && self->started_settings != NULL)
+    add_engine_state (self, state);
   return json_node_init_object (json_node_alloc (), state);
 }
 

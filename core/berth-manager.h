@@ -103,10 +103,16 @@ berth_manager_check_reset (BerthManager *self, BerthResetKind kind, GError **err
 /* Validates and applies a partial settings object. @pending_out (nullable)
  * receives, for each changed setting that needs more than a live change while
  * the VM runs, {key: {current, desired, severity: "restart"|"reset"}}, where
- * current is the value the running VM was started with. */
+ * current is the value the running VM was started with. When a "restart"
+ * entry is among them and Berth is STARTED with nothing else under way, the
+ * VM restarts at once to apply it (berth_manager_is_restarting() says so
+ * until the stop half is over); "reset" entries wait for a reset. */
 gboolean
 berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode **pending_out,
                                GError **error);
+/* TRUE from a restart for a settings change until its stop half is done. */
+gboolean
+berth_manager_is_restarting (BerthManager *self);
 /* The same computation without applying anything. */
 JsonNode *
 berth_manager_propose_settings (BerthManager *self, JsonNode *partial, GError **error);

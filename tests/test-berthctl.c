@@ -226,13 +226,24 @@ test_set (Fixture *f, gconstpointer data)
   Run r;
 
   start_daemon (f);
-  r = berthctl (f, "set", "--kubernetes.enabled", "--kubernetes.version", "v1.30.1",
-                "--virtual-machine.number-cpus", "1", "--container-engine", "containerd",
-                "--kubernetes.options.traefik=false", NULL);
+  r = berthctl (f, "set", "--wait", "--wait-timeout", "60", "--kubernetes.enabled",
+                "--kubernetes.version", "v1.30.1", "--virtual-machine.number-cpus", "1",
+                "--container-engine", "containerd", "--kubernetes.options.traefik=false", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.err, ==, "");
-  /* The VM runs: berthctl says what waits for a restart. */
-  g_assert_nonnull (strstr (r.out, "virtualMachine.numberCPUs: takes effect after a restart"));
+  /* The VM ran: berthd restarts it to apply what needs a restart, and
+   * berthctl says so and waits for it. */
+  g_assert_nonnull (strstr (r.out, "virtualMachine.numberCPUs: the VM is restarting to apply it"));
+  g_assert_nonnull (strstr (r.out, "containerEngine.name: the VM is restarting to apply it"));
+  g_assert_nonnull (strstr (r.out, "Berth is running"));
+  run_clear (&r);
+  r = berthctl (f, "info", "--field", "vmState", NULL);
+  g_assert_cmpstr (r.out, ==, "STARTED\n");
+  run_clear (&r);
+  /* The engine it restarted with answers on its socket: containerd's now. */
+  r = berthctl (f, "info", "--field", "engineSocket", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_str_has_suffix (r.out, "/containerd.sock\n"));
   run_clear (&r);
 
   r = berthctl (f, "list-settings", NULL);

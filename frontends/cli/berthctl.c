@@ -297,12 +297,15 @@ print_pending (JsonNode *answer)
 {
   JsonObject *pending;
   GList *keys;
+  gboolean restarting;
 
   if (answer == NULL || !JSON_NODE_HOLDS_OBJECT (answer))
     return;
   pending = json_object_get_object_member (json_node_get_object (answer), "pending");
   if (pending == NULL)
     return;
+  restarting = json_object_get_boolean_member_with_default (json_node_get_object (answer),
+                                                            "restarting", FALSE);
   keys = json_object_get_members (pending);
   for (GList *l = keys; l != NULL; l = l->next)
     {
@@ -311,20 +314,31 @@ print_pending (JsonNode *answer)
                                 ? json_object_get_string_member_with_default (change, "severity",
                                                                               "restart")
                                 : "restart";
-      g_print ("%s: takes effect after a %s (berthctl stop && berthctl start)\n",
-               (const gchar *) l->data, g_str_equal (severity, "reset") ? "reset" : "restart");
+      if (g_str_equal (severity, "reset"))
+        g_print ("%s: takes effect after a reset (berthctl reset --vm)\n",
+                 (const gchar *)l->data);
+      else if (restarting)
+        g_print ("%s: the VM is restarting to apply it\n", (const gchar *)l->data);
+      else
+        g_print ("%s: takes effect after a restart (berthctl stop && berthctl start)\n",
+                 (const gchar *)l->data);
     }
   g_list_free (keys);
 }
 
+/* @restarting_out: whether berthd restarts the VM to apply the change. */
 static gboolean
-apply_settings (BerthctlRemote *remote, JsonNode *partial, GError **error)
+apply_settings (BerthctlRemote *remote, JsonNode *partial, gboolean *restarting_out,
+                GError **error)
 {
   g_autoptr (JsonNode) answer = berthctl_remote_call (remote, "PUT", "/v1/settings", partial,
                                                       error);
   if (answer == NULL)
     return FALSE;
   print_pending (answer);
+  *restarting_out = JSON_NODE_HOLDS_OBJECT (answer)
+                    && json_object_get_boolean_member_with_default (json_node_get_object (answer),
+                                                                    "restarting", FALSE);
   return TRUE;
 }
 
@@ -335,11 +349,23 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   g_autoptr (BerthctlSettingFlags) flags = berthctl_setting_flags_new ();
   g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) partial = NULL;
+  gboolean restarting = FALSE;
+  gboolean wait = FALSE;
+  gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
+  GOptionEntry entries[] = {
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
+      "When the change restarts the VM, wait until it runs again", NULL },
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "Give up waiting after this many seconds (default 900)", "SECONDS" },
+    { NULL }
+  };
 
   if (!parse_options (opts, "set", "--SETTING[=VALUE]…",
-                      "Change settings; each flag names one setting (see --help-settings).",
-                      NULL, berthctl_setting_flags_get_group (flags), TRUE, &argc, &argv, &error)
-      || !no_extra_args (argc, argv, &error))
+                      "Change settings; each flag names one setting (see --help-settings). A "
+                      "change that needs a restart restarts a running VM.",
+                      entries, berthctl_setting_flags_get_group (flags), TRUE, &argc, &argv,
+                      &error)
+      || !no_extra_args (argc, argv, &error) || !check_wait_timeout (wait_timeout, &error))
     return fail (error);
   partial = berthctl_setting_flags_dup_partial (flags);
   if (partial == NULL)
@@ -349,8 +375,14 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
       return EXIT_USAGE;
     }
   remote = connect_daemon (opts, &error);
-  if (remote == NULL || !apply_settings (remote, partial, &error))
+  if (remote == NULL || !apply_settings (remote, partial, &restarting, &error))
     return fail (error);
+  if (!restarting || !wait)
+    return EXIT_OK;
+  /* berthd is already stopping: STARTED now means the restart is done. */
+  if (!berthctl_wait_for_state (remote, "STARTED", "restart", (guint)wait_timeout, &error))
+    return fail (error);
+  g_print ("Berth is running\n");
   return EXIT_OK;
 }
 
@@ -371,6 +403,7 @@ cmd_start (BerthctlOptions *opts, int argc, char **argv)
   g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) partial = NULL;
   g_autoptr (JsonNode) answer = NULL;
+  gboolean restarting = FALSE;
   gboolean wait = FALSE;
   gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
   GOptionEntry entries[] = {
@@ -392,14 +425,18 @@ cmd_start (BerthctlOptions *opts, int argc, char **argv)
   if (remote == NULL)
     return fail (error);
   partial = berthctl_setting_flags_dup_partial (flags);
-  if (partial != NULL && !apply_settings (remote, partial, &error))
+  if (partial != NULL && !apply_settings (remote, partial, &restarting, &error))
     return fail (error);
   /* Listen before asking, so that no state change is missed. */
-  if (wait && !berthctl_wait_prepare (remote, &error))
+  if (wait && !restarting && !berthctl_wait_prepare (remote, &error))
     return fail (error);
-  answer = put_backend_state (remote, "STARTED", &error);
-  if (answer == NULL)
-    return fail (error);
+  /* A restart for the new settings is a start already under way. */
+  if (!restarting)
+    {
+      answer = put_backend_state (remote, "STARTED", &error);
+      if (answer == NULL)
+        return fail (error);
+    }
   if (!wait)
     {
       g_print ("Berth is starting; follow it with berthctl info or berthctl start --wait\n");

@@ -656,6 +656,9 @@ route_put_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body
       json_builder_begin_object (builder);
       json_builder_end_object (builder);
     }
+  /* The pending changes are being applied by a restart now. */
+  json_builder_set_member_name (builder, "restarting");
+  json_builder_add_boolean_value (builder, berth_manager_is_restarting (self->manager));
   json_builder_end_object (builder);
   answer = json_builder_get_root (builder);
   respond_json (msg, SOUP_STATUS_ACCEPTED, answer);

@@ -1061,7 +1061,8 @@ test_settings_and_pending (Fixture *f, gconstpointer data)
             "memoryInGB"),
         ==, memory);
 
-    /* Applied, it is pending until the restart. */
+    /* Applied: the answer says what the restart applies, and the VM
+     * restarts at once. */
     {
       g_autoptr (Response) put = call (f, "PUT", "/v1/settings", body);
       g_autoptr (JsonNode) answer = NULL;
@@ -1074,8 +1075,18 @@ test_settings_and_pending (Fixture *f, gconstpointer data)
       g_assert_nonnull (entry);
       g_assert_cmpint (json_object_get_int_member (entry, "current"), ==, memory);
       g_assert_cmpstr (json_object_get_string_member (entry, "severity"), ==, "restart");
+      g_assert_true (json_object_get_boolean_member (json_node_get_object (answer), "restarting"));
       /* A live setting is never pending. */
       g_assert_false (json_object_has_member (pending, "images.namespace"));
+    }
+    /* It was STOPPING when the answer came: STARTED is the restart done. */
+    wait_for_state (f, "STARTED");
+    {
+      g_autoptr (Response) proposed = call (f, "PUT", "/v1/propose_settings", body);
+      g_autoptr (JsonNode) proposal = response_json (proposed);
+
+      /* Running with it now: proposing it again changes nothing. */
+      g_assert_cmpuint (json_object_get_size (json_node_get_object (proposal)), ==, 0);
     }
   }
   /* A live change while running: applied, and not pending. */

@@ -232,6 +232,19 @@ stop_and_wait (Fixture *f)
   g_assert_true (r.ok);
 }
 
+static void
+wait_for_state (Fixture *f, BerthState state)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout, &timed_out);
+
+  while (berth_manager_get_state (f->manager) != state && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (berth_state_to_string (berth_manager_get_state (f->manager)), ==,
+                   berth_state_to_string (state));
+  g_source_remove (id);
+}
+
 static gchar *
 joined (GPtrArray *array)
 {
@@ -270,13 +283,37 @@ test_start_stop (Fixture *f, gconstpointer data)
   /* Starting what is started is no error and changes nothing. */
   start_and_wait (f);
 
-  stop_and_wait (f);
+  /* The engine's socket (moby by default) answered before STARTED, and
+   * the state says where it is. */
+  {
+    g_autofree gchar *socket = g_build_filename (berth_manager_get_paths (f->manager)->data,
+                                                 "docker.sock", NULL);
+    g_autoptr (JsonNode) running = berth_manager_dup_backend_state (f->manager);
+    JsonObject *o = json_node_get_object (running);
+    JsonArray *ports;
+
+    g_assert_true (g_file_test (socket, G_FILE_TEST_EXISTS));
+    g_assert_cmpstr (json_object_get_string_member (o, "engineSocket"), ==, socket);
+    g_assert_cmpstr (
+        json_object_get_string_member (json_object_get_object_member (o, "sockets"), "dockerd"),
+        ==, socket);
+    ports = json_object_get_array_member (o, "portForwards");
+    g_assert_cmpuint (json_array_get_length (ports), ==, 1);
+    g_assert_cmpint (
+        json_object_get_int_member (json_array_get_object_element (ports, 0), "hostPort"), ==,
+        8080);
+
+    stop_and_wait (f);
+    /* Stopped, the socket leads nowhere and is gone. */
+    g_assert_false (g_file_test (socket, G_FILE_TEST_EXISTS));
+  }
   states = joined (f->states);
   g_assert_cmpstr (states, ==, "STARTING | STARTED | STOPPING | STOPPED");
 
   backend_state = berth_manager_dup_backend_state (f->manager);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (backend_state), "vmState"),
                    ==, "STOPPED");
+  g_assert_false (json_object_has_member (json_node_get_object (backend_state), "engineSocket"));
 }
 
 static void
@@ -400,30 +437,47 @@ test_pending (Fixture *f, gconstpointer data)
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.numberCPUs"), ==, cpus);
   g_assert_cmpuint (f->settings_events->len, ==, 0);
 
+  /* A live setting changes without being pending and restarts nothing. */
+  live = parse ("{\"images\": {\"showAll\": true}}");
+  berth_manager_update_settings (f->manager, live, &pending, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_object_get_size (json_node_get_object (pending)), ==, 0);
+  g_assert_false (berth_manager_is_restarting (f->manager));
+  g_assert_cmpint (berth_manager_get_state (f->manager), ==, BERTH_STATE_STARTED);
+  g_clear_pointer (&pending, json_node_unref);
+  g_ptr_array_set_size (f->settings_events, 0);
+
+  /* One that needs a restart is pending, and the VM restarts at once to
+   * apply it. */
   berth_manager_update_settings (f->manager, change, &pending, &error);
   g_assert_no_error (error);
   g_assert_true (
       json_object_has_member (json_node_get_object (pending), "virtualMachine.numberCPUs"));
   g_assert_cmpuint (f->settings_events->len, ==, 1);
   g_assert_cmpstr (g_ptr_array_index (f->settings_events, 0), ==, "virtualMachine.numberCPUs");
-
-  /* A live setting changes without being pending, and what was pending
-   * stays so. */
-  g_clear_pointer (&pending, json_node_unref);
-  live = parse ("{\"images\": {\"showAll\": true}}");
-  berth_manager_update_settings (f->manager, live, &pending, &error);
-  g_assert_no_error (error);
-  g_assert_false (json_object_has_member (json_node_get_object (pending), "images.showAll"));
-  g_assert_true (
-      json_object_has_member (json_node_get_object (pending), "virtualMachine.numberCPUs"));
-
-  /* After a restart the VM runs with it: nothing pending. */
-  stop_and_wait (f);
-  start_and_wait (f);
+  g_assert_true (berth_manager_is_restarting (f->manager));
+  g_assert_cmpint (berth_manager_get_state (f->manager), ==, BERTH_STATE_STOPPING);
+  wait_for_state (f, BERTH_STATE_STARTED);
+  g_assert_false (berth_manager_is_restarting (f->manager));
+  /* The VM runs with it: nothing pending. */
   g_clear_pointer (&pending, json_node_unref);
   pending = berth_manager_dup_pending (f->manager);
   g_assert_cmpuint (json_object_get_size (json_node_get_object (pending)), ==, 0);
-  stop_and_wait (f);
+
+  /* A stop asked during such a restart wins: the VM stays stopped. */
+  {
+    g_autoptr (JsonNode) back = parse (cpus == 1 ? "{\"virtualMachine\": {\"numberCPUs\": 1}}"
+                                                 : "{\"virtualMachine\": {\"numberCPUs\": 2}}");
+
+    g_clear_pointer (&pending, json_node_unref);
+    berth_manager_update_settings (f->manager, back, &pending, &error);
+    g_assert_no_error (error);
+    g_assert_true (berth_manager_is_restarting (f->manager));
+    stop_and_wait (f);
+    for (guint i = 0; i < 20; i++)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_cmpint (berth_manager_get_state (f->manager), ==, BERTH_STATE_STOPPED);
+  }
 
   /* Bad input changes nothing. */
   {

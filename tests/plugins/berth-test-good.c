@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <berth.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+#include <string.h>
 
 #define START_STEPS 3
 
@@ -16,6 +19,7 @@ struct _BerthTestGood
 
   BerthState state;
   gchar *state_reason;
+  GHashTable *engines; /* host path → GSocketService, while started */
 };
 
 static void
@@ -92,11 +96,22 @@ berth_test_good_set_property (GObject *object, guint prop_id, const GValue *valu
 }
 
 static void
+berth_test_good_engine_free (gpointer data)
+{
+  GSocketService *service = data;
+
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  g_object_unref (service);
+}
+
+static void
 berth_test_good_finalize (GObject *object)
 {
   BerthTestGood *self = BERTH_TEST_GOOD (object);
 
   g_free (self->state_reason);
+  g_hash_table_unref (self->engines);
   G_OBJECT_CLASS (berth_test_good_parent_class)->finalize (object);
 }
 
@@ -116,6 +131,8 @@ static void
 berth_test_good_init (BerthTestGood *self)
 {
   self->state = BERTH_STATE_STOPPED;
+  self->engines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         berth_test_good_engine_free);
 }
 
 /* Backend */
@@ -191,6 +208,7 @@ berth_test_good_stop_step (gpointer user_data)
   BerthTestGood *self = g_task_get_source_object (task);
 
   g_signal_emit_by_name (self, "progress", "Stopping the test VM", (guint64)1, (guint64)1);
+  g_hash_table_remove_all (self->engines);
   berth_test_good_set_state (self, BERTH_STATE_STOPPED, NULL);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
@@ -247,6 +265,70 @@ berth_test_good_list_port_forwards (BerthBackend *backend)
   return forwards;
 }
 
+/* A pretend engine behind each forwarded socket: dockerd's /_ping answers
+ * OK, and a gRPC (HTTP/2) client gets a SETTINGS frame, as from containerd. */
+static gboolean
+berth_test_good_engine_run (GThreadedSocketService *service, GSocketConnection *connection,
+                            GObject *source_object, gpointer user_data)
+{
+  static const gchar pong[] = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nOK";
+  static const gchar settings[] = "\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  /* The whole request is read first: closing a UNIX socket with unread
+   * data resets the peer's connection. */
+  gchar request[64] = { 0 };
+  gsize want = 0;
+  gsize got = 0;
+
+  if (!g_input_stream_read_all (in, request, 3, &got, NULL, NULL) || got < 3)
+    return TRUE;
+  if (g_str_has_prefix (request, "PRI"))
+    want = 24 + 9; /* the client preface and an empty SETTINGS frame */
+  else
+    want = strlen ("GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n");
+  if (!g_input_stream_read_all (in, request + 3, want - 3, &got, NULL, NULL) || got < want - 3)
+    return TRUE;
+  if (g_str_has_prefix (request, "PRI"))
+    g_output_stream_write_all (out, settings, sizeof settings - 1, NULL, NULL, NULL);
+  else
+    g_output_stream_write_all (out, pong, sizeof pong - 1, NULL, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  return TRUE;
+}
+
+static void
+berth_test_good_forward_socket_async (BerthBackend *backend, const gchar *guest_path,
+                                      const gchar *host_path, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthTestGood *self = BERTH_TEST_GOOD (backend);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr (GSocketService) service = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_task_set_source_tag (task, berth_test_good_forward_socket_async);
+  if (self->state != BERTH_STATE_STARTED)
+    {
+      berth_test_good_refuse_busy (self, task, "forward a socket");
+      return;
+    }
+  g_unlink (host_path);
+  service = g_threaded_socket_service_new (2);
+  address = g_unix_socket_address_new (host_path);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), address, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_signal_connect (service, "run", G_CALLBACK (berth_test_good_engine_run), NULL);
+  g_socket_service_start (service);
+  g_hash_table_replace (self->engines, g_strdup (host_path), g_steal_pointer (&service));
+  g_task_return_boolean (task, TRUE);
+}
+
 static JsonNode *
 berth_test_good_info (BerthBackend *backend, GError **error)
 {
@@ -274,6 +356,7 @@ berth_test_good_backend_init (BerthBackendInterface *iface)
   iface->start_finish = berth_test_good_start_finish;
   iface->stop_async = berth_test_good_stop_async;
   iface->get_address = berth_test_good_get_address;
+  iface->forward_socket_async = berth_test_good_forward_socket_async;
   iface->list_port_forwards = berth_test_good_list_port_forwards;
   iface->info = berth_test_good_info;
 }
