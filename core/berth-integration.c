@@ -7,6 +7,10 @@
 
 G_DEFINE_INTERFACE (BerthIntegration, berth_integration, G_TYPE_OBJECT)
 
+/* Plugins built before apply and remove existed must keep loading. */
+G_STATIC_ASSERT (sizeof (BerthIntegrationInterface)
+                 == sizeof (GTypeInterface) + 16 * sizeof (gpointer));
+
 static void
 berth_integration_default_init (BerthIntegrationInterface *iface)
 {
@@ -83,4 +87,87 @@ berth_integration_dup_warnings (BerthIntegration *self)
   if (warnings == NULL)
     warnings = g_new0 (gchar *, 1);
   return warnings;
+}
+
+/* What a NULL apply_async or remove_async means: nothing to do. */
+static void
+berth_integration_report_nothing_to_do (BerthIntegration *self, gpointer source_tag,
+                                        const gchar *task_name, GAsyncReadyCallback callback,
+                                        gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_name (task, task_name);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+berth_integration_apply_async (BerthIntegration *self, BerthState state, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthIntegrationInterface *iface;
+
+  g_return_if_fail (BERTH_IS_INTEGRATION (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = BERTH_INTEGRATION_GET_IFACE (self);
+  if (iface->apply_async == NULL)
+    {
+      berth_integration_report_nothing_to_do (self, berth_integration_apply_async,
+                                              "Integration.apply", callback, user_data);
+      return;
+    }
+  iface->apply_async (self, state, cancellable, callback, user_data);
+}
+
+gboolean
+berth_integration_apply_finish (BerthIntegration *self, GAsyncResult *result, GError **error)
+{
+  BerthIntegrationInterface *iface;
+
+  g_return_val_if_fail (BERTH_IS_INTEGRATION (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = BERTH_INTEGRATION_GET_IFACE (self);
+  if (g_async_result_is_tagged (result, berth_integration_apply_async)
+      || iface->apply_finish == NULL)
+    return berth_task_finish_boolean (self, result, error);
+  return berth_error_convert_boolean (iface->apply_finish (self, result, error), error);
+}
+
+void
+berth_integration_remove_async (BerthIntegration *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthIntegrationInterface *iface;
+
+  g_return_if_fail (BERTH_IS_INTEGRATION (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = BERTH_INTEGRATION_GET_IFACE (self);
+  if (iface->remove_async == NULL)
+    {
+      berth_integration_report_nothing_to_do (self, berth_integration_remove_async,
+                                              "Integration.remove", callback, user_data);
+      return;
+    }
+  iface->remove_async (self, cancellable, callback, user_data);
+}
+
+gboolean
+berth_integration_remove_finish (BerthIntegration *self, GAsyncResult *result, GError **error)
+{
+  BerthIntegrationInterface *iface;
+
+  g_return_val_if_fail (BERTH_IS_INTEGRATION (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = BERTH_INTEGRATION_GET_IFACE (self);
+  if (g_async_result_is_tagged (result, berth_integration_remove_async)
+      || iface->remove_finish == NULL)
+    return berth_task_finish_boolean (self, result, error);
+  return berth_error_convert_boolean (iface->remove_finish (self, result, error), error);
 }

@@ -64,6 +64,7 @@ struct _BerthManager
   BerthBackend *backend;
   BerthKubernetesProvider *kubernetes;
   BerthImageProcessor *image_processor;
+  GPtrArray *integrations; /* BerthIntegration, every one loaded */
   /* The image processor watches (refreshes its list, emits images-changed)
    * while Berth is STARTED and someone holds a watch. */
   gboolean image_processor_active;
@@ -125,6 +126,10 @@ begin_stop (BerthManager *self);
 static void
 update_image_processor (BerthManager *self);
 static void
+apply_integrations (BerthManager *self);
+static void
+remove_integrations (BerthManager *self, GTask *reset_task, void (*next) (GTask *reset_task));
+static void
 select_image_processor (BerthManager *self);
 static BerthPlugin *
 pick_plugin (BerthPluginLoader *loader, GType iface, const gchar *const *preferred, gboolean any);
@@ -157,6 +162,8 @@ set_state (BerthManager *self, BerthState state, const gchar *reason)
   else
     g_message ("State %s", berth_state_to_string (state));
   update_image_processor (self);
+  if (state == BERTH_STATE_STARTED || state == BERTH_STATE_STOPPED)
+    apply_integrations (self);
   g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, state, reason);
   g_object_thaw_notify (G_OBJECT (self));
 }
@@ -663,6 +670,14 @@ engine_forward_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!berth_backend_forward_socket_finish (BERTH_BACKEND (source), result, &error))
     {
+      /* A backend without forwarding puts the engine's sockets where they
+       * belong itself (or has no guest): nothing to forward or wait for. */
+      if (g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED))
+        {
+          g_message ("%s; the engine is reached as the backend provides it", error->message);
+          g_task_return_boolean (task, TRUE);
+          return;
+        }
       g_prefix_error (&error, "The %s socket could not be forwarded: ", socket->daemon);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -1356,7 +1371,7 @@ reset_after_delete (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (data->kind == BERTH_RESET_FACTORY)
     {
-      reset_remove_files (reset_task);
+      remove_integrations (self, reset_task, reset_remove_files);
       return;
     }
   /* A VM reset brings back what ran. */
@@ -1763,7 +1778,76 @@ berth_manager_get_n_watchers (BerthManager *self)
 static void
 on_settings_changed (BerthSettings *settings, const gchar *const *changed, BerthManager *self)
 {
+  apply_integrations (self);
   g_signal_emit (self, signals[SIGNAL_SETTINGS_CHANGED], 0, changed);
+}
+
+/* ---- integrations ------------------------------------------------------- */
+
+static void
+integration_applied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_integration_apply_finish (BERTH_INTEGRATION (source), result, &error))
+    g_message ("Integration %s could not apply the settings: %s",
+               berth_plugin_get_name (BERTH_PLUGIN (source)), error->message);
+}
+
+/* Each integration brings what it manages on the host (the docker context,
+ * tool links…) in line with the settings and the state. Failures are the
+ * integration's to report; they never stop the VM. */
+static void
+apply_integrations (BerthManager *self)
+{
+  if (!self->loaded || self->integrations == NULL)
+    return;
+  for (guint i = 0; i < self->integrations->len; i++)
+    berth_integration_apply_async (g_ptr_array_index (self->integrations, i), self->state, NULL,
+                                   integration_applied, NULL);
+}
+
+typedef struct
+{
+  guint outstanding;
+  GTask *reset_task; /* owned */
+  void (*next) (GTask *reset_task);
+} IntegrationsRemoval;
+
+static void
+integration_removed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  IntegrationsRemoval *removal = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_integration_remove_finish (BERTH_INTEGRATION (source), result, &error))
+    g_message ("Integration %s could not undo its changes: %s",
+               berth_plugin_get_name (BERTH_PLUGIN (source)), error->message);
+  if (--removal->outstanding > 0)
+    return;
+  removal->next (removal->reset_task);
+  g_object_unref (removal->reset_task);
+  g_free (removal);
+}
+
+/* Undoes every integration's changes on the host, then calls @next. */
+static void
+remove_integrations (BerthManager *self, GTask *reset_task, void (*next) (GTask *reset_task))
+{
+  IntegrationsRemoval *removal;
+
+  if (self->integrations == NULL || self->integrations->len == 0)
+    {
+      next (reset_task);
+      return;
+    }
+  removal = g_new0 (IntegrationsRemoval, 1);
+  removal->outstanding = self->integrations->len;
+  removal->reset_task = g_object_ref (reset_task);
+  removal->next = next;
+  for (guint i = 0; i < self->integrations->len; i++)
+    berth_integration_remove_async (g_ptr_array_index (self->integrations, i), NULL,
+                                    integration_removed, removal);
 }
 
 /* The first loaded plugin implementing @iface whose name is in @preferred,
@@ -1849,7 +1933,14 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
 
   select_image_processor (self);
 
+  self->integrations = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < plugins->len; i++)
+    if (BERTH_IS_INTEGRATION (g_ptr_array_index (plugins, i)))
+      g_ptr_array_add (self->integrations, g_object_ref (g_ptr_array_index (plugins, i)));
+
   self->loaded = TRUE;
+  /* What the integrations manage is brought in line from the start. */
+  apply_integrations (self);
   return TRUE;
 }
 
@@ -2349,6 +2440,7 @@ berth_manager_dispose (GObject *object)
   g_clear_object (&self->backend);
   g_clear_object (&self->kubernetes);
   g_clear_object (&self->image_processor);
+  g_clear_pointer (&self->integrations, g_ptr_array_unref);
   g_clear_object (&self->loader);
   g_clear_object (&self->settings);
   g_clear_object (&self->op_cancellable);

@@ -51,6 +51,9 @@ static const BerthSettingSpec settings_schema[] = {
     "Only allow images that match containerEngine.allowedImages.patterns" },
   { "containerEngine.allowedImages.patterns", BERTH_SETTING_STRING_LIST, NULL, 0, 0, RESTART,
     "Image name patterns allowed when the allow-list is enabled" },
+  /* The docker-context integration switches it when settings change. */
+  { "containerEngine.dockerContext.makeCurrent", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
+    "Make Berth's docker context (berth) the current one for the docker CLI" },
   { "virtualMachine.memoryInGB", BERTH_SETTING_INT, NULL, 1, 1024, RESTART,
     "Memory for the VM, in GiB" },
   { "virtualMachine.numberCPUs", BERTH_SETTING_INT, NULL, 1, 1024, RESTART, "CPUs for the VM" },
@@ -539,6 +542,7 @@ berth_settings_new_defaults (const BerthHostInfo *host)
   set_string (root, "containerEngine.name", "moby");
   set_boolean (root, "containerEngine.allowedImages.enabled", FALSE);
   set_path (root, "containerEngine.allowedImages.patterns", new_empty_array_node ());
+  set_boolean (root, "containerEngine.dockerContext.makeCurrent", FALSE);
 
   set_int (root, "virtualMachine.memoryInGB", memory_gib);
   set_int (root, "virtualMachine.numberCPUs", cpus);

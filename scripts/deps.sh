@@ -12,6 +12,12 @@ PACKAGES="
   openssh-client busybox-static
 "
 
+# The docker CLI drives the guest's dockerd in the vm tests; any docker CLI
+# on PATH will do. Debian's comes with a daemon, which must not start here.
+if ! command -v docker >/dev/null 2>&1; then
+  PACKAGES="$PACKAGES docker.io"
+fi
+
 missing=""
 for p in $PACKAGES; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
@@ -36,5 +42,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
+# No service starts on this machine because of these packages (Debian's
+# policy-rc.d convention; one already present is left as it is).
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 0755 "$policy"
+fi
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing
+$SUDO apt-get install -y -q --no-install-recommends $missing || status=$?
+[ -z "$policy" ] || $SUDO rm -f "$policy"
+exit "${status:-0}"

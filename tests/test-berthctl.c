@@ -3,10 +3,12 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
 #include <glib/gstdio.h>
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 typedef struct
@@ -109,12 +111,25 @@ fixture_teardown (Fixture *f, gconstpointer data)
 }
 
 static Run
-berthctl (Fixture *f, const gchar *first, ...)
+run_argv (Fixture *f, GPtrArray *argv)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   Run r = { 0 };
   gint wait_status = 0;
+
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (gchar **) argv->pdata, f->envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &r.out,
+                &r.err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  r.status = WEXITSTATUS (wait_status);
+  return r;
+}
+
+static Run
+berthctl (Fixture *f, const gchar *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   va_list ap;
 
   g_ptr_array_add (argv, (gpointer) g_getenv ("BERTHCTL"));
@@ -122,13 +137,31 @@ berthctl (Fixture *f, const gchar *first, ...)
   for (const gchar *a = first; a != NULL; a = va_arg (ap, const gchar *))
     g_ptr_array_add (argv, (gpointer) a);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (gchar **) argv->pdata, f->envp, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r.status = WEXITSTATUS (wait_status);
-  return r;
+  return run_argv (f, argv);
+}
+
+/* Another program (docker, tar) in the fixture's environment, on PATH. */
+static Run
+run_program (Fixture *f, const gchar *program, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  va_list ap;
+
+  g_ptr_array_add (argv, (gpointer) program);
+  va_start (ap, program);
+  for (const gchar *a = va_arg (ap, const gchar *); a != NULL; a = va_arg (ap, const gchar *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  return run_argv (f, argv);
+}
+
+/* Asserts a zero exit, showing the output otherwise. */
+static void
+assert_ran (Run *r, const gchar *what)
+{
+  if (r->status != 0)
+    g_printerr ("%s exited with %d:\n%s%s\n", what, r->status, r->out, r->err);
+  g_assert_cmpint (r->status, ==, 0);
 }
 
 static JsonObject *
@@ -597,6 +630,289 @@ test_completion (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* A free TCP port on 127.0.0.1, for a container to publish. */
+static guint16
+free_port (void)
+{
+  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                             G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, TRUE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* GET / from 127.0.0.1:@port, retried for up to @seconds; the body, or NULL. */
+static gchar *
+http_get (guint16 port, guint seconds, gdouble *took_out)
+{
+  gint64 started = g_get_monotonic_time ();
+  gint64 deadline = started + (gint64)seconds * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (GSocketClient) client = g_socket_client_new ();
+      g_autoptr (GSocketConnection) connection = NULL;
+      g_autofree gchar *request = g_strdup_printf ("GET / HTTP/1.0\r\nHost: 127.0.0.1:%u\r\n\r\n",
+                                                   port);
+      gchar buffer[4096] = { 0 };
+      gsize got = 0;
+      const gchar *body;
+
+      g_socket_client_set_timeout (client, 5);
+      connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
+      if (connection != NULL
+          && g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                        request, strlen (request), NULL, NULL, NULL)
+          && g_input_stream_read_all (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
+                                      buffer, sizeof buffer - 1, &got, NULL, NULL)
+          && g_str_has_prefix (buffer, "HTTP/1.") && strstr (buffer, " 200 ") != NULL
+          && (body = strstr (buffer, "\r\n\r\n")) != NULL)
+        {
+          if (took_out != NULL)
+            *took_out = (g_get_monotonic_time () - started) / (gdouble)G_USEC_PER_SEC;
+          return g_strdup (body + 4);
+        }
+      g_usleep (100 * 1000);
+    }
+  return NULL;
+}
+
+/* A root file system of busybox alone, as a tar: an image with nothing
+ * downloaded. */
+static gchar *
+busybox_rootfs_tar (Fixture *f)
+{
+  static const gchar *const applets[] = { "sh", "cat", "echo", "ls", "httpd", "sleep", NULL };
+  g_autofree gchar *rootfs = g_build_filename (f->root, "rootfs", NULL);
+  g_autofree gchar *bin = g_build_filename (rootfs, "bin", NULL);
+  g_autofree gchar *busybox = g_build_filename (bin, "busybox", NULL);
+  g_autofree gchar *www = g_build_filename (rootfs, "www", NULL);
+  g_autofree gchar *contents = NULL;
+  gchar *tar = g_build_filename (f->root, "rootfs.tar", NULL);
+  gsize length = 0;
+  Run r;
+
+  g_assert_true (g_file_get_contents ("/bin/busybox", &contents, &length, NULL));
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (www, 0755), ==, 0);
+  g_assert_true (g_file_set_contents_full (busybox, contents, (gssize)length,
+                                           G_FILE_SET_CONTENTS_NONE, 0755, NULL));
+  for (gsize i = 0; applets[i] != NULL; i++)
+    {
+      g_autofree gchar *link = g_build_filename (bin, applets[i], NULL);
+
+      g_assert_cmpint (symlink ("busybox", link), ==, 0);
+    }
+  r = run_program (f, "tar", "-C", rootfs, "-cf", tar, ".", NULL);
+  assert_ran (&r, "tar");
+  run_clear (&r);
+  return tar;
+}
+
+/* The images berthctl lists, as "repository:tag" lines. */
+static gboolean
+images_list_has (Fixture *f, const gchar *reference)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree gchar *repository = g_strndup (reference, strrchr (reference, ':') - reference);
+  const gchar *tag = strrchr (reference, ':') + 1;
+  gboolean found = FALSE;
+  JsonArray *images;
+  Run r = berthctl (f, "images", "ls", "-o", "json", NULL);
+
+  assert_ran (&r, "berthctl images ls");
+  g_assert_true (json_parser_load_from_data (parser, r.out, -1, NULL));
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)));
+  images = json_node_get_array (json_parser_get_root (parser));
+  for (guint i = 0; i < json_array_get_length (images); i++)
+    {
+      JsonObject *image = json_array_get_object_element (images, i);
+
+      if (g_strcmp0 (json_object_get_string_member_with_default (image, "repository", ""),
+                     repository)
+              == 0
+          && g_strcmp0 (json_object_get_string_member_with_default (image, "tag", ""), tag) == 0)
+        found = TRUE;
+    }
+  run_clear (&r);
+  return found;
+}
+
+/* Containers, as a docker user meets them: the docker CLI on the host talks
+ * to the guest's dockerd through Berth's socket and context, images are
+ * imported, built, listed, tagged and removed, a published port answers on
+ * the host, $HOME is seen in a container, and the engine can be switched
+ * to containerd and back. */
+static void
+vm_containers (Fixture *f)
+{
+  g_autofree gchar *socket = g_build_filename (f->root, "share", "berth", "docker.sock", NULL);
+  g_autofree gchar *socket_line = g_strconcat (socket, "\n", NULL);
+  g_autofree gchar *tar = NULL;
+  g_autofree gchar *context = g_build_filename (f->root, "context", NULL);
+  g_autofree gchar *dockerfile = g_build_filename (context, "Dockerfile", NULL);
+  g_autofree gchar *page = g_build_filename (context, "index.html", NULL);
+  g_autofree gchar *shared = g_build_filename (f->root, "shared", NULL);
+  g_autofree gchar *shared_file = g_build_filename (shared, "hello.txt", NULL);
+  g_autofree gchar *volume = g_strconcat (shared, ":/x", NULL);
+  g_autofree gchar *publish = NULL;
+  g_autofree gchar *body = NULL;
+  g_autofree gchar *api = NULL;
+  guint16 port;
+  gdouble took = 0;
+  Run r;
+
+  if (g_find_program_in_path ("docker") == NULL)
+    {
+      g_test_message ("no docker CLI on PATH: scripts/deps.sh installs it");
+      g_test_fail ();
+      return;
+    }
+
+  /* berthctl info says where the engine's socket is, and it is there. */
+  r = berthctl (f, "info", "--field", "engineSocket", NULL);
+  assert_ran (&r, "berthctl info");
+  g_assert_cmpstr (r.out, ==, socket_line);
+  run_clear (&r);
+
+  /* The docker CLI reaches the guest's dockerd: through the berth context
+   * that Berth made, as after the README's main command. */
+  r = run_program (f, "docker", "--context", "berth", "info", "--format",
+                   "{{.OperatingSystem}} {{.Name}}", NULL);
+  assert_ran (&r, "docker --context berth info");
+  g_assert_nonnull (strstr (r.out, "Debian"));
+  run_clear (&r);
+  r = run_program (f, "docker", "context", "inspect", "berth", "--format",
+                   "{{.Endpoints.docker.Host}}", NULL);
+  assert_ran (&r, "docker context inspect");
+  g_assert_true (g_str_has_prefix (r.out, "unix://"));
+  g_assert_nonnull (strstr (r.out, socket));
+  run_clear (&r);
+  /* Nobody asked to switch the current context, so it was not switched. */
+  r = run_program (f, "docker", "context", "show", NULL);
+  assert_ran (&r, "docker context show");
+  g_assert_cmpstr (r.out, ==, "default\n");
+  run_clear (&r);
+
+  /* An image from a local tar: nothing downloaded. */
+  tar = busybox_rootfs_tar (f);
+  r = run_program (f, "docker", "--context", "berth", "import", "--change",
+                   "CMD [\"/bin/sh\"]", tar, "berth-test/busybox:1", NULL);
+  assert_ran (&r, "docker import");
+  run_clear (&r);
+
+  /* Built through Berth (berthctl images build → the moby processor). */
+  g_assert_cmpint (g_mkdir_with_parents (context, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (
+      dockerfile,
+      "FROM berth-test/busybox:1\n"
+      "COPY index.html /www/index.html\n"
+      "CMD [\"/bin/httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n",
+      -1, NULL));
+  g_assert_true (g_file_set_contents (page, "served from the guest\n", -1, NULL));
+  r = berthctl (f, "images", "build", "--tag", "berth-test/web:1", context, NULL);
+  assert_ran (&r, "berthctl images build");
+  run_clear (&r);
+
+  /* Listed by berthctl and by the API. */
+  g_assert_true (images_list_has (f, "berth-test/busybox:1"));
+  g_assert_true (images_list_has (f, "berth-test/web:1"));
+  r = berthctl (f, "api", "/v1/images", NULL);
+  assert_ran (&r, "berthctl api /v1/images");
+  g_assert_nonnull (strstr (r.out, "berth-test/web"));
+  run_clear (&r);
+
+  /* Tagged, then the tag removed. */
+  r = berthctl (f, "images", "tag", "berth-test/web:1", "berth-test/web:2", NULL);
+  assert_ran (&r, "berthctl images tag");
+  run_clear (&r);
+  g_assert_true (images_list_has (f, "berth-test/web:2"));
+  r = berthctl (f, "images", "rm", "berth-test/web:2", NULL);
+  assert_ran (&r, "berthctl images rm");
+  run_clear (&r);
+  g_assert_false (images_list_has (f, "berth-test/web:2"));
+  g_assert_true (images_list_has (f, "berth-test/web:1"));
+
+  /* A published port answers on the host's loopback. */
+  port = free_port ();
+  publish = g_strdup_printf ("%u:80", port);
+  r = run_program (f, "docker", "--context", "berth", "run", "-d", "--name", "web", "-p", publish,
+                   "berth-test/web:1", NULL);
+  assert_ran (&r, "docker run -p");
+  run_clear (&r);
+  body = http_get (port, 30, &took);
+  g_assert_cmpstr (body, ==, "served from the guest\n");
+  g_test_message ("127.0.0.1:%u answered %.2f s after docker run returned", port, took);
+  r = berthctl (f, "api", "/v1/backend_state", NULL);
+  assert_ran (&r, "berthctl api /v1/backend_state");
+  api = g_strdup_printf ("\"hostPort\" : %u", port);
+  g_assert_nonnull (strstr (r.out, api));
+  run_clear (&r);
+  /* Closed in the guest, the forward goes too. */
+  r = run_program (f, "docker", "--context", "berth", "rm", "-f", "web", NULL);
+  assert_ran (&r, "docker rm -f");
+  run_clear (&r);
+  {
+    gboolean gone = FALSE;
+
+    for (guint i = 0; i < 100 && !gone; i++)
+      {
+        r = berthctl (f, "api", "/v1/backend_state", NULL);
+        gone = strstr (r.out, api) == NULL;
+        run_clear (&r);
+        if (!gone)
+          g_usleep (100 * 1000);
+      }
+    g_assert_true (gone);
+  }
+
+  /* $HOME is in the guest at the same path: a bind mount sees host files. */
+  g_assert_cmpint (g_mkdir_with_parents (shared, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (shared_file, "from the host's home\n", -1, NULL));
+  r = run_program (f, "docker", "--context", "berth", "run", "--rm", "-v", volume,
+                   "berth-test/busybox:1", "cat", "/x/hello.txt", NULL);
+  assert_ran (&r, "docker run -v $HOME/…");
+  g_assert_cmpstr (r.out, ==, "from the host's home\n");
+  run_clear (&r);
+
+  /* containerd: the VM restarts with it; its socket replaces docker's, and
+   * the docker context, which would lead nowhere, goes. */
+  r = berthctl (f, "set", "--container-engine.name", "containerd", "--wait", "--wait-timeout",
+                "900", NULL);
+  assert_ran (&r, "berthctl set --container-engine.name containerd");
+  g_assert_nonnull (strstr (r.out, "restarting"));
+  run_clear (&r);
+  r = berthctl (f, "info", "--field", "engineSocket", NULL);
+  assert_ran (&r, "berthctl info");
+  g_assert_true (g_str_has_suffix (r.out, "/containerd.sock\n"));
+  run_clear (&r);
+  g_assert_false (g_file_test (socket, G_FILE_TEST_EXISTS));
+  r = berthctl (f, "shell", "--", "sudo", "ctr", "--address", "/run/containerd/containerd.sock",
+                "version", NULL);
+  assert_ran (&r, "ctr version in the guest");
+  g_assert_nonnull (strstr (r.out, "Server:"));
+  run_clear (&r);
+  r = run_program (f, "docker", "context", "ls", "--format", "{{.Name}}", NULL);
+  assert_ran (&r, "docker context ls");
+  g_assert_null (strstr (r.out, "berth"));
+  run_clear (&r);
+
+  /* And back: dockerd again, with the images it had. */
+  r = berthctl (f, "set", "--container-engine.name", "moby", "--wait", "--wait-timeout", "900",
+                NULL);
+  assert_ran (&r, "berthctl set --container-engine.name moby");
+  run_clear (&r);
+  r = run_program (f, "docker", "--context", "berth", "image", "inspect", "--format", "{{.Id}}",
+                   "berth-test/web:1", NULL);
+  assert_ran (&r, "docker image inspect after switching back");
+  g_assert_true (g_str_has_prefix (r.out, "sha256:"));
+  run_clear (&r);
+}
+
 /* The real VM, through berthd and the lima plugin, as a person uses it. */
 static void
 test_vm_shell (Fixture *f, gconstpointer data)
@@ -611,7 +927,12 @@ test_vm_shell (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_mkdir_with_parents (shared, 0700), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (cache, 0700), ==, 0);
   g_assert_cmpint (symlink (shared, images), ==, 0);
-  f->envp = g_environ_setenv (f->envp, "BERTH_PLUGIN_PATH", g_getenv ("BERTH_TEST_LIMA_DIR"), TRUE);
+  f->envp = g_environ_setenv (f->envp, "BERTH_PLUGIN_PATH",
+                             g_getenv ("BERTH_TEST_VM_PLUGIN_PATH"), TRUE);
+  /* The docker CLI reads the context Berth writes under this $HOME. */
+  f->envp = g_environ_unsetenv (f->envp, "DOCKER_CONFIG");
+  f->envp = g_environ_unsetenv (f->envp, "DOCKER_HOST");
+  f->envp = g_environ_unsetenv (f->envp, "DOCKER_CONTEXT");
 
   r = berthctl (f, "start", "--wait", "--wait-timeout", "1500", NULL);
   if (r.status != 0)
@@ -637,6 +958,8 @@ test_vm_shell (Fixture *f, gconstpointer data)
   g_assert_cmpint (r.status, ==, 7);
   g_assert_cmpstr (r.out, ==, "a b|*|");
   run_clear (&r);
+
+  vm_containers (f);
 
   r = berthctl (f, "shutdown", NULL);
   g_assert_cmpint (r.status, ==, 0);

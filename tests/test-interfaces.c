@@ -389,6 +389,45 @@ test_all_null_sync_defaults (void)
   g_assert_cmpuint (g_strv_length (warnings), ==, 0);
 }
 
+/* An integration with nothing to apply or remove completes with TRUE, no
+ * error, and nothing emitted. */
+static void
+on_integration_changed (BerthIntegration *integration, guint *n_changed)
+{
+  (*n_changed)++;
+}
+
+static void
+test_all_null_apply_remove_nothing_to_do (void)
+{
+  g_autoptr (TestAllNull) plugin = g_object_new (TEST_TYPE_ALL_NULL, "name", "all-null", NULL);
+  BerthIntegration *integration = BERTH_INTEGRATION (plugin);
+  const BerthState states[] = { BERTH_STATE_STARTED, BERTH_STATE_STOPPED };
+  guint n_changed = 0;
+
+  g_signal_connect (integration, "changed", G_CALLBACK (on_integration_changed), &n_changed);
+  for (gsize i = 0; i < G_N_ELEMENTS (states); i++)
+    {
+      g_autoptr (GAsyncResult) result = NULL;
+      g_autoptr (GError) error = NULL;
+
+      berth_integration_apply_async (integration, states[i], NULL, store_result, &result);
+      g_assert_true (berth_integration_apply_finish (integration, wait_for (&result), &error));
+      g_assert_no_error (error);
+      g_assert_true (g_async_result_is_tagged (result, berth_integration_apply_async));
+    }
+  {
+    g_autoptr (GAsyncResult) result = NULL;
+    g_autoptr (GError) error = NULL;
+
+    berth_integration_remove_async (integration, NULL, store_result, &result);
+    g_assert_true (berth_integration_remove_finish (integration, wait_for (&result), &error));
+    g_assert_no_error (error);
+    g_assert_true (g_async_result_is_tagged (result, berth_integration_remove_async));
+  }
+  g_assert_cmpuint (n_changed, ==, 0);
+}
+
 static void
 test_not_plugin_named_by_type (void)
 {
@@ -656,6 +695,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/interfaces/all-null/async-not-supported", test_all_null_async_not_supported);
   g_test_add_func ("/interfaces/all-null/sync-defaults", test_all_null_sync_defaults);
+  g_test_add_func ("/interfaces/all-null/apply-remove-nothing-to-do",
+                   test_all_null_apply_remove_nothing_to_do);
   g_test_add_func ("/interfaces/not-plugin-named-by-type", test_not_plugin_named_by_type);
   g_test_add_func ("/interfaces/good/not-supported", test_good_not_supported);
   g_test_add_func ("/interfaces/good/list-images", test_good_list_images);

@@ -345,9 +345,10 @@ test_schema (void)
     { "images.namespace", BERTH_SETTING_EFFECT_NONE },
     { "portForwarding.includeKubernetesServices", BERTH_SETTING_EFFECT_NONE },
     { "WSL.integrations", BERTH_SETTING_EFFECT_NONE },
+    { "containerEngine.dockerContext.makeCurrent", BERTH_SETTING_EFFECT_NONE },
   };
 
-  g_assert_cmpuint (n, ==, 27);
+  g_assert_cmpuint (n, ==, 28);
   for (gsize h = 0; h < G_N_ELEMENTS (hosts); h++)
     {
       g_autoptr (JsonNode) defaults = berth_settings_new_defaults (&hosts[h]);
