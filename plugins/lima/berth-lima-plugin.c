@@ -22,6 +22,7 @@
 #include "berth-lima-image.h"
 #include "berth-lima-instance.h"
 #include "berth-lima-plugin.h"
+#include "berth-lima-ports.h"
 #include "berth-lima-qemu.h"
 #include "berth-lima-qmp.h"
 #include "berth-lima-ssh.h"
@@ -64,8 +65,9 @@ struct _BerthLimaPlugin
   BerthLimaBootMode boot_mode_actual;
   gboolean have_run_info;
 
-  BerthLimaSsh *ssh; /* while running */
-  GSubprocess *qemu; /* while running */
+  BerthLimaSsh *ssh;     /* while running */
+  BerthLimaPorts *ports; /* while running: the guest's TCP ports on 127.0.0.1 */
+  GSubprocess *qemu;     /* while running */
   gint qemu_pid;
 
   GTask *start_task; /* the start under way */
@@ -195,6 +197,42 @@ ha_log (BerthLimaPlugin *self, const gchar *level, const gchar *format, ...)
     append_line (self->instance->ha_stderr_log, line);
   berth_log_line (plugin_paths (self)->logs, LOG_COMPONENT, "[%s] %s", self->instance_name,
                   message);
+}
+
+static void
+on_ports_log (const gchar *level, const gchar *message, gpointer user_data)
+{
+  ha_log (user_data, level, "%s", message);
+}
+
+static void
+on_ports_changed (BerthLimaPorts *ports, gpointer user_data)
+{
+  g_signal_emit_by_name (user_data, "port-forwards-changed");
+}
+
+/* The SSH master is up: forward the guest's TCP ports as they open. */
+static void
+start_port_forwarding (BerthLimaPlugin *self)
+{
+  g_return_if_fail (self->ports == NULL && self->ssh != NULL);
+
+  self->ports = berth_lima_ports_new (self->ssh, on_ports_log, self);
+  g_signal_connect (self->ports, "changed", G_CALLBACK (on_ports_changed), self);
+  berth_lima_ports_start (self->ports);
+}
+
+/* The VM stops or died: the forwards go with its SSH master. */
+static void
+stop_port_forwarding (BerthLimaPlugin *self)
+{
+  g_autoptr (BerthLimaPorts) ports = g_steal_pointer (&self->ports);
+
+  if (ports == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (ports, self);
+  if (berth_lima_ports_stop (ports))
+    g_signal_emit_by_name (self, "port-forwards-changed");
 }
 
 /* A JSON line in ha.stdout.log, shaped like Lima's host agent events. */
@@ -536,6 +574,7 @@ finish_start (BerthLimaPlugin *self, GError *error)
       health_tick (self);
       ha_log (self, "info", "READY. Run `ssh -F %s lima-%s` to open a shell.",
               self->instance->ssh_config, self->instance_name);
+      start_port_forwarding (self);
       g_task_return_boolean (task, TRUE);
       /* A stop that came while starting. */
       if (self->stop_waiters->len > 0)
@@ -1197,6 +1236,7 @@ on_qemu_exited (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autoptr (GTask) task = NULL;
 
       g_clear_handle_id (&self->health_id, g_source_remove);
+      stop_port_forwarding (self);
       if (self->ssh != NULL)
         {
           task = g_task_new (NULL, NULL, NULL, NULL);
@@ -1811,6 +1851,7 @@ begin_stop (BerthLimaPlugin *self)
     return;
   self->stopping = TRUE;
   g_clear_handle_id (&self->health_id, g_source_remove);
+  stop_port_forwarding (self);
   set_state (self, BERTH_STATE_STOPPING, NULL);
   emit_progress (self, "Stopping the VM", 0, 0);
   if (self->qemu == NULL)
@@ -2220,6 +2261,14 @@ berth_lima_plugin_list_port_forwards (BerthBackend *backend)
   if (self->state == BERTH_STATE_STARTED && self->ssh != NULL)
     g_ptr_array_add (forwards,
                      berth_port_forward_new ("tcp", self->ssh->host, self->ssh->port, 22));
+  /* The guest's own, as they open and close. */
+  if (self->state == BERTH_STATE_STARTED && self->ports != NULL)
+    {
+      g_autoptr (GPtrArray) live = berth_lima_ports_list (self->ports);
+
+      for (guint i = 0; i < live->len; i++)
+        g_ptr_array_add (forwards, berth_port_forward_copy (g_ptr_array_index (live, i)));
+    }
   return forwards;
 }
 
@@ -2430,6 +2479,13 @@ berth_lima_plugin_dispose (GObject *object)
 {
   BerthLimaPlugin *self = BERTH_LIMA_PLUGIN (object);
 
+  /* No signal from an object going away. */
+  if (self->ports != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->ports, self);
+      berth_lima_ports_stop (self->ports);
+      g_clear_object (&self->ports);
+    }
   /* Not left running without anyone to watch it. */
   if (self->qemu != NULL)
     g_subprocess_force_exit (self->qemu);

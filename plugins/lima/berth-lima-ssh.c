@@ -475,6 +475,87 @@ berth_lima_ssh_forward_socket (BerthLimaSsh *ssh, const gchar *guest_path, const
   return TRUE;
 }
 
+gchar *
+berth_lima_ssh_port_forward_spec (guint16 host_port, const gchar *target, guint16 guest_port)
+{
+  g_autoptr (GInetAddress) address = NULL;
+
+  if (target == NULL || host_port == 0 || guest_port == 0)
+    return NULL;
+  address = g_inet_address_new_from_string (target);
+  if (address == NULL)
+    return NULL;
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("127.0.0.1:%u:[%s]:%u", host_port, target, guest_port);
+  return g_strdup_printf ("127.0.0.1:%u:%s:%u", host_port, target, guest_port);
+}
+
+/* ssh -O @operation -L <spec> through the master. */
+static gboolean
+control_port_forward (BerthLimaSsh *ssh, const gchar *operation, guint16 host_port,
+                      const gchar *target, guint16 guest_port, GCancellable *cancellable,
+                      GError **error)
+{
+  g_autofree gchar *spec = berth_lima_ssh_port_forward_spec (host_port, target, guest_port);
+  g_auto (GStrv) argv = NULL;
+  g_autoptr (BerthSubprocessResult) result = NULL;
+  g_autofree gchar *text = NULL;
+  gboolean forward = g_str_equal (operation, "forward");
+
+  if (spec == NULL)
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                   "Cannot forward the guest's %s port %u to 127.0.0.1:%u on the host: \"%s\" is "
+                   "not an IP address",
+                   target != NULL ? target : "(null)", guest_port, host_port,
+                   target != NULL ? target : "(null)");
+      return FALSE;
+    }
+  {
+    const gchar *extra[] = { "-O", operation, "-L", spec, NULL };
+
+    argv = berth_lima_ssh_build_argv (ssh, extra, NULL);
+  }
+  result = run (ssh, argv, NULL, cancellable, error);
+  if (result == NULL)
+    return FALSE;
+  if (result->exit_status == 0)
+    return TRUE;
+  text = stderr_text (result);
+  if (forward && !berth_lima_ssh_check_master (ssh, cancellable))
+    g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
+                 "Cannot forward 127.0.0.1:%u to the guest's port %u: the SSH master (%s) does "
+                 "not answer: %s",
+                 host_port, guest_port, ssh->control_path,
+                 text[0] != '\0' ? text : "(ssh said nothing)");
+  else if (forward)
+    /* The master answers, so it could not listen: the port is taken. */
+    g_set_error (error, BERTH_ERROR, BERTH_ERROR_BUSY,
+                 "Cannot forward 127.0.0.1:%u to the guest's port %u: the host port is in use "
+                 "by another program (ssh: %s); free it, and the forward is tried again when the "
+                 "guest's ports next change",
+                 host_port, guest_port, text[0] != '\0' ? text : "(ssh said nothing)");
+  else
+    g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
+                 "Cannot end the forward of 127.0.0.1:%u to the guest's port %u: %s", host_port,
+                 guest_port, text[0] != '\0' ? text : "(ssh said nothing)");
+  return FALSE;
+}
+
+gboolean
+berth_lima_ssh_forward_port (BerthLimaSsh *ssh, guint16 host_port, const gchar *target,
+                             guint16 guest_port, GCancellable *cancellable, GError **error)
+{
+  return control_port_forward (ssh, "forward", host_port, target, guest_port, cancellable, error);
+}
+
+gboolean
+berth_lima_ssh_cancel_port_forward (BerthLimaSsh *ssh, guint16 host_port, const gchar *target,
+                                    guint16 guest_port, GCancellable *cancellable, GError **error)
+{
+  return control_port_forward (ssh, "cancel", host_port, target, guest_port, cancellable, error);
+}
+
 gboolean
 berth_lima_ssh_write_config (const BerthLimaSsh *ssh, const gchar *path, const gchar *host_alias,
                              GError **error)

@@ -81,6 +81,22 @@ berth_lima_ssh_copy_in (BerthLimaSsh *ssh, const gchar *host_path, const gchar *
 gboolean
 berth_lima_ssh_forward_socket (BerthLimaSsh *ssh, const gchar *guest_path, const gchar *host_path,
                                GCancellable *cancellable, GError **error);
+/* The -L argument for a TCP forward from 127.0.0.1:@host_port on the host
+ * to @target:@guest_port as the guest sees it ("127.0.0.1:8080:[::1]:8080":
+ * an IPv6 @target in brackets). NULL when @target is not an IP address. */
+gchar *
+berth_lima_ssh_port_forward_spec (guint16 host_port, const gchar *target, guint16 guest_port);
+/* Makes @target:@guest_port in the guest answer at 127.0.0.1:@host_port,
+ * through the master (ssh -O forward). BERTH_ERROR_BUSY when the master
+ * could not bind the host port (another program has it). */
+gboolean
+berth_lima_ssh_forward_port (BerthLimaSsh *ssh, guint16 host_port, const gchar *target,
+                             guint16 guest_port, GCancellable *cancellable, GError **error);
+/* Ends a forward made by berth_lima_ssh_forward_port (ssh -O cancel, with
+ * the same arguments). */
+gboolean
+berth_lima_ssh_cancel_port_forward (BerthLimaSsh *ssh, guint16 host_port, const gchar *target,
+                                    guint16 guest_port, GCancellable *cancellable, GError **error);
 /* An ssh_config(5) file: `ssh -F <path> <host_alias>` reaches the guest. */
 gboolean
 berth_lima_ssh_write_config (const BerthLimaSsh *ssh, const gchar *path, const gchar *host_alias,

@@ -30,8 +30,9 @@ typedef struct
   BerthSettings *settings;
   BerthPluginLoader *loader;
   BerthBackend *backend;
-  GPtrArray *progress; /* descriptions seen */
-  gchar *marker;       /* what the persistence case wrote */
+  GPtrArray *progress;    /* descriptions seen */
+  gchar *marker;          /* what the persistence case wrote */
+  guint forwards_changed; /* "port-forwards-changed" emissions */
 } Fixture;
 
 static Fixture fx;
@@ -157,6 +158,12 @@ assert_no_qemu (void)
   g_autofree gchar *diffdisk = g_build_filename (fx.instance_dir, "diffdisk", NULL);
 
   g_assert_false (process_with_arg_exists (diffdisk));
+}
+
+static void
+on_forwards_changed (BerthBackend *backend, gpointer user_data)
+{
+  fx.forwards_changed++;
 }
 
 static void
@@ -430,6 +437,219 @@ test_engine_socket (void)
   g_test_message ("dockerd: %s", response->str);
   g_assert_true (g_str_has_prefix (response->str, "HTTP/1.0 200 OK"));
   g_assert_true (g_str_has_suffix (response->str, "\r\n\r\nOK"));
+}
+
+/* ---- the guest's TCP ports ------------------------------------------------ */
+
+/* A listener in the guest (perl is in every Debian): answers each
+ * connection with @reply and a newline. Returns its pid in the guest. */
+static gint
+guest_listen (const gchar *address, guint16 port, const gchar *reply)
+{
+  static const gchar perl[]
+      = "use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => $ARGV[0], "
+        "LocalPort => $ARGV[1], Listen => 5, ReuseAddr => 1) or die \"listen: $!\"; "
+        "while (my $c = $s->accept) { print $c \"$ARGV[2]\\n\"; close $c }";
+  g_autofree gchar *port_text = g_strdup_printf ("%u", port);
+  const gchar *argv[] = { "sh",
+                          "-c",
+                          "perl -e \"$0\" \"$1\" \"$2\" \"$3\" </dev/null >/dev/null 2>&1 & "
+                          "echo $!",
+                          perl,
+                          address,
+                          port_text,
+                          reply,
+                          NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthSubprocessResult) result = vm_exec (argv, &error);
+  g_autofree gchar *out = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (result->exit_status, ==, 0);
+  out = result_stdout (result);
+  g_assert_cmpint (g_ascii_strtoll (out, NULL, 10), >, 0);
+  return (gint)g_ascii_strtoll (out, NULL, 10);
+}
+
+static void
+guest_kill (gint pid)
+{
+  g_autofree gchar *pid_text = g_strdup_printf ("%d", pid);
+  const gchar *argv[] = { "kill", pid_text, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthSubprocessResult) result = vm_exec (argv, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (result->exit_status, ==, 0);
+}
+
+/* A port no one on the host listens on now. */
+static guint16
+free_host_port (void)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, any_port, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* What 127.0.0.1:@port on the host answers, up to a newline; NULL when
+ * nothing listens there. */
+static gchar *
+host_port_answer (guint16 port)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (GString) answer = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_socket_client_set_timeout (client, 3);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  if (connection == NULL)
+    return NULL;
+  for (;;)
+    {
+      gchar buffer[256];
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
+                                      buffer, sizeof buffer, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      g_string_append_len (answer, buffer, n);
+      if (memchr (buffer, '\n', (gsize)n) != NULL)
+        break;
+    }
+  return g_strdup (g_strstrip (answer->str));
+}
+
+static gboolean
+port_listed (guint16 port)
+{
+  g_autoptr (GPtrArray) forwards = berth_backend_list_port_forwards (fx.backend);
+
+  for (guint i = 0; i < forwards->len; i++)
+    {
+      BerthPortForward *forward = g_ptr_array_index (forwards, i);
+
+      if (forward->guest_port == port && forward->host_port == port
+          && g_strcmp0 (forward->host_address, "127.0.0.1") == 0
+          && g_strcmp0 (forward->protocol, "tcp") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Runs the main context (the plugin works there) until 127.0.0.1:@port
+ * answers @reply (or, with @reply NULL, refuses and is not listed); returns
+ * the seconds it took, or fails after @timeout seconds. */
+static gdouble
+wait_host_port (guint16 port, const gchar *reply, gdouble timeout)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  for (;;)
+    {
+      g_autofree gchar *answer = NULL;
+      gdouble elapsed;
+
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      answer = host_port_answer (port);
+      elapsed = (g_get_monotonic_time () - start) / (gdouble)G_USEC_PER_SEC;
+      if (reply != NULL && g_strcmp0 (answer, reply) == 0)
+        return elapsed;
+      if (reply == NULL && answer == NULL && !port_listed (port))
+        return elapsed;
+      if (elapsed > timeout)
+        g_error ("127.0.0.1:%u answered \"%s\" after %.1f s, listed: %s; expected %s%s%s", port,
+                 answer != NULL ? answer : "(nothing listens)", elapsed,
+                 port_listed (port) ? "yes" : "no", reply != NULL ? "\"" : "",
+                 reply != NULL ? reply : "no listener", reply != NULL ? "\"" : "");
+      g_usleep (50 * 1000);
+    }
+}
+
+/* A port that opens in the guest answers on 127.0.0.1 on the host within
+ * seconds, is listed and signalled, and goes when it closes: on the
+ * wildcard and on the guest's loopback alike. A host port that is taken is
+ * left out and said so, and tried again when the guest's ports change. */
+static void
+test_guest_ports (void)
+{
+  guint16 port = free_host_port ();
+  guint16 loopback_port = free_host_port ();
+  guint16 taken_port = free_host_port ();
+  g_autofree gchar *reply = g_strdup_printf ("berth port test %u", port);
+  g_autofree gchar *loopback_reply = g_strdup_printf ("berth loopback test %u", loopback_port);
+  g_autofree gchar *taken_reply = g_strdup_printf ("berth taken test %u", taken_port);
+  g_autofree gchar *log_path = g_build_filename (fx.instance_dir, "ha.stderr.log", NULL);
+  g_autofree gchar *log = NULL;
+  g_autofree gchar *taken_text = NULL;
+  g_autoptr (GSocketListener) squatter = g_socket_listener_new ();
+  g_autoptr (GError) error = NULL;
+  guint changed_before = fx.forwards_changed;
+  gdouble seconds;
+  gint pid, loopback_pid, taken_pid;
+
+  g_assert_true (port != loopback_port && port != taken_port && loopback_port != taken_port);
+
+  /* Open on 0.0.0.0 in the guest. */
+  pid = guest_listen ("0.0.0.0", port, reply);
+  seconds = wait_host_port (port, reply, 5.0);
+  g_test_message ("guest listener on 0.0.0.0:%u answered on the host after %.2f s", port, seconds);
+  g_assert_true (port_listed (port));
+  g_assert_cmpuint (fx.forwards_changed, >, changed_before);
+  /* The guest's sshd is QEMU's forward, listed once, not forwarded again. */
+  g_assert_false (port_listed (22));
+
+  /* Closed: refused and unlisted. */
+  changed_before = fx.forwards_changed;
+  guest_kill (pid);
+  seconds = wait_host_port (port, NULL, 5.0);
+  g_test_message ("the forward of %u was gone %.2f s after the listener was killed", port, seconds);
+  g_assert_cmpuint (fx.forwards_changed, >, changed_before);
+
+  /* Bound to the guest's 127.0.0.1 only: still reachable from the host. */
+  loopback_pid = guest_listen ("127.0.0.1", loopback_port, loopback_reply);
+  seconds = wait_host_port (loopback_port, loopback_reply, 5.0);
+  g_test_message ("guest listener on 127.0.0.1:%u answered on the host after %.2f s", loopback_port,
+                  seconds);
+
+  /* A host port that another program holds: left out, and the log says
+   * which. The next change of the guest's ports tries again. */
+  g_socket_listener_add_inet_port (squatter, taken_port, NULL, &error);
+  g_assert_no_error (error);
+  taken_pid = guest_listen ("0.0.0.0", taken_port, taken_reply);
+  /* Opened after it: when this one answers, the taken port was tried. */
+  pid = guest_listen ("0.0.0.0", port, reply);
+  wait_host_port (port, reply, 5.0);
+  g_assert_false (port_listed (taken_port));
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  taken_text = g_strdup_printf ("Cannot forward 127.0.0.1:%u to the guest's port %u: the host port "
+                                "is in use by another program",
+                                taken_port, taken_port);
+  g_assert_nonnull (strstr (log, taken_text));
+  g_socket_listener_close (squatter);
+  guest_kill (pid);
+  seconds = wait_host_port (taken_port, taken_reply, 5.0);
+  g_test_message ("the freed host port %u answered %.2f s after the guest's ports changed",
+                  taken_port, seconds);
+  g_assert_true (port_listed (taken_port));
+
+  guest_kill (loopback_pid);
+  guest_kill (taken_pid);
+  wait_host_port (loopback_port, NULL, 5.0);
+  wait_host_port (taken_port, NULL, 5.0);
+  wait_host_port (port, NULL, 5.0);
 }
 
 /* The instance directory holds Lima's layout; cidata.iso is labelled
@@ -836,6 +1056,7 @@ setup (void)
   fx.backend = BERTH_BACKEND (plugin);
   fx.progress = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (fx.backend, "progress", G_CALLBACK (on_progress), NULL);
+  g_signal_connect (fx.backend, "port-forwards-changed", G_CALLBACK (on_forwards_changed), NULL);
 }
 
 static gboolean
@@ -894,6 +1115,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lima/vm/bad-settings", test_bad_settings);
   g_test_add_func ("/lima/vm/start-and-shell", test_start_and_shell);
   g_test_add_func ("/lima/vm/engine-socket", test_engine_socket);
+  g_test_add_func ("/lima/vm/guest-ports", test_guest_ports);
   g_test_add_func ("/lima/vm/layout", test_layout);
   g_test_add_func ("/lima/vm/persist-and-stop", test_persist_and_stop);
   g_test_add_func ("/lima/vm/crash-and-recover", test_crash_and_recover);
