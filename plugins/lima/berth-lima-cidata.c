@@ -53,27 +53,6 @@ is_bare_safe (const gchar *value)
   return TRUE;
 }
 
-gchar *
-berth_lima_shell_quote (const gchar *value)
-{
-  GString *quoted;
-
-  g_return_val_if_fail (value != NULL, NULL);
-
-  if (is_bare_safe (value))
-    return g_strdup (value);
-  quoted = g_string_new ("'");
-  for (const gchar *p = value; *p != '\0'; p++)
-    {
-      if (*p == '\'')
-        g_string_append (quoted, "'\\''");
-      else
-        g_string_append_c (quoted, *p);
-    }
-  g_string_append_c (quoted, '\'');
-  return g_string_free (quoted, FALSE);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Checks: what the guest would refuse or misread                           */
 /* ------------------------------------------------------------------------ */
@@ -164,12 +143,17 @@ check_env_name (const gchar *name, GError **error)
 /* The files                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* lima.env is read a line at a time and each line exported as it is
+ * (Lima's boot.sh does `export "$line"`, and so does the Berth guest), so a
+ * value is written verbatim: quotes would reach the guest as part of it. A
+ * value that cannot be one line is refused; the first refusal is kept in
+ * @error and later lines are skipped. */
 static void
-env_line (GString *out, const gchar *name, const gchar *value)
+env_line (GString *out, const gchar *name, const gchar *value, GError **error)
 {
-  g_autofree gchar *quoted = berth_lima_shell_quote (value);
-
-  g_string_append_printf (out, "%s=%s\n", name, quoted);
+  if (*error != NULL || !check_line_value (name, value, error))
+    return;
+  g_string_append_printf (out, "%s=%s\n", name, value);
 }
 
 /* The mount point of the host's home directory, if it is shared. */
@@ -196,6 +180,7 @@ berth_lima_cidata_lima_env (const BerthLimaConfig *config, GError **error)
   g_autofree gchar *uid = NULL;
   g_autofree gchar *n_mounts = NULL;
   const gchar *mount_type = "9p";
+  g_autoptr (GError) line_error = NULL;
 
   g_return_val_if_fail (config != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -213,13 +198,13 @@ berth_lima_cidata_lima_env (const BerthLimaConfig *config, GError **error)
 
   uid = g_strdup_printf ("%u", config->uid);
   n_mounts = g_strdup_printf ("%u", config->mounts->len);
-  env_line (out, "LIMA_CIDATA_MNT", BERTH_LIMA_CIDATA_MNT);
-  env_line (out, "LIMA_CIDATA_NAME", config->name);
-  env_line (out, "LIMA_CIDATA_USER", config->user);
-  env_line (out, "LIMA_CIDATA_UID", uid);
-  env_line (out, "LIMA_CIDATA_HOME", config->home);
-  env_line (out, "LIMA_CIDATA_HOSTHOME_MOUNTPOINT", host_home_mount_point (config));
-  env_line (out, "LIMA_CIDATA_MOUNTS", n_mounts);
+  env_line (out, "LIMA_CIDATA_MNT", BERTH_LIMA_CIDATA_MNT, &line_error);
+  env_line (out, "LIMA_CIDATA_NAME", config->name, &line_error);
+  env_line (out, "LIMA_CIDATA_USER", config->user, &line_error);
+  env_line (out, "LIMA_CIDATA_UID", uid, &line_error);
+  env_line (out, "LIMA_CIDATA_HOME", config->home, &line_error);
+  env_line (out, "LIMA_CIDATA_HOSTHOME_MOUNTPOINT", host_home_mount_point (config), &line_error);
+  env_line (out, "LIMA_CIDATA_MOUNTS", n_mounts, &line_error);
   for (guint i = 0; i < config->mounts->len; i++)
     {
       const BerthLimaMount *mount = g_ptr_array_index (config->mounts, i);
@@ -235,20 +220,25 @@ berth_lima_cidata_lima_env (const BerthLimaConfig *config, GError **error)
         return NULL;
       if (i == 0 && mount->type != NULL)
         mount_type = mount->type;
-      env_line (out, point_key, point);
-      env_line (out, writable_key, mount->writable ? "1" : "0");
-      env_line (out, type_key, mount->type != NULL ? mount->type : "9p");
-      env_line (out, tag_key, tag);
+      env_line (out, point_key, point, &line_error);
+      env_line (out, writable_key, mount->writable ? "1" : "0", &line_error);
+      env_line (out, type_key, mount->type != NULL ? mount->type : "9p", &line_error);
+      env_line (out, tag_key, tag, &line_error);
     }
-  env_line (out, "LIMA_CIDATA_MOUNTTYPE", mount_type);
-  env_line (out, "LIMA_CIDATA_CONTAINERD_SYSTEM", containerd ? "1" : "0");
-  env_line (out, "LIMA_CIDATA_CONTAINERD_USER", "0");
-  env_line (out, "LIMA_CIDATA_CONTAINER_ENGINE", config->container_engine);
+  env_line (out, "LIMA_CIDATA_MOUNTTYPE", mount_type, &line_error);
+  env_line (out, "LIMA_CIDATA_CONTAINERD_SYSTEM", containerd ? "1" : "0", &line_error);
+  env_line (out, "LIMA_CIDATA_CONTAINERD_USER", "0", &line_error);
+  env_line (out, "LIMA_CIDATA_CONTAINER_ENGINE", config->container_engine, &line_error);
   /* QEMU's own user-network addresses, not Lima's 192.168.5.0/24: Berth
    * starts QEMU with a plain -netdev user. */
-  env_line (out, "LIMA_CIDATA_SLIRP_GATEWAY", BERTH_LIMA_SLIRP_GATEWAY);
-  env_line (out, "LIMA_CIDATA_SLIRP_DNS", BERTH_LIMA_SLIRP_DNS);
-  env_line (out, "LIMA_CIDATA_SLIRP_IP_ADDRESS", BERTH_LIMA_SLIRP_IP_ADDRESS);
+  env_line (out, "LIMA_CIDATA_SLIRP_GATEWAY", BERTH_LIMA_SLIRP_GATEWAY, &line_error);
+  env_line (out, "LIMA_CIDATA_SLIRP_DNS", BERTH_LIMA_SLIRP_DNS, &line_error);
+  env_line (out, "LIMA_CIDATA_SLIRP_IP_ADDRESS", BERTH_LIMA_SLIRP_IP_ADDRESS, &line_error);
+  if (line_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&line_error));
+      return NULL;
+    }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 

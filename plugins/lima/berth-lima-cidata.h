@@ -52,9 +52,4 @@ berth_lima_cidata_meta_data (const BerthLimaConfig *config, GError **error);
 gchar *
 berth_lima_cidata_network_config (GError **error);
 
-/* @value single-quoted for sh when it holds anything but letters, digits
- * and "_./:@%+=,-" (which are left bare, as Lima writes them). */
-gchar *
-berth_lima_shell_quote (const gchar *value);
-
 G_END_DECLS
