@@ -19,3 +19,9 @@ berthctl="$BUILD_DIR/frontends/cli/berthctl"
 "$berthctl" version
 "$berthctl" start --wait
 "$berthctl" info
+
+# The engine from the host, as a docker user reaches it.
+if command -v docker >/dev/null 2>&1 && [ "$("$berthctl" info --field containerEngine)" = moby ]; then
+  docker --context berth version \
+    --format 'docker --context berth: dockerd {{.Server.Version}} ({{.Server.Os}}/{{.Server.Arch}}) in the VM'
+fi
