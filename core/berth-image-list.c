@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "berth-error.h"
-#include "berth-image-list.h"
+#include "berth-image-list-private.h"
 
 /* An image line is a flat object; anything nested deeper is not one, and
  * json-glib parses recursively, so depth is checked before it sees a line. */
@@ -186,6 +186,17 @@ days_in_month (gint year, gint month)
   return month == 2 && is_leap_year (year) ? 29 : days[month - 1];
 }
 
+/* Writes @value (>= 0) as exactly @n digits at @out. */
+static void
+write_digits (gchar *out, gint value, guint n)
+{
+  for (guint i = n; i > 0; i--)
+    {
+      out[i - 1] = (gchar)('0' + value % 10);
+      value /= 10;
+    }
+}
+
 gchar *
 berth_image_created_to_iso8601 (const gchar *text)
 {
@@ -194,6 +205,7 @@ berth_image_created_to_iso8601 (const gchar *text)
   gint64 seconds, days, utc_year;
   gint utc_month, utc_day;
   glong rest;
+  gchar *iso;
 
   if (text == NULL)
     return NULL;
@@ -232,8 +244,23 @@ berth_image_created_to_iso8601 (const gchar *text)
   civil_from_days (days, &utc_year, &utc_month, &utc_day);
   if (utc_year < 1 || utc_year > 9999)
     return NULL;
-  return g_strdup_printf ("%04" G_GINT64_FORMAT "-%02d-%02dT%02ld:%02ld:%02ldZ", utc_year,
-                          utc_month, utc_day, rest / 3600, rest / 60 % 60, rest % 60);
+  /* What "%04d-%02d-%02dT%02d:%02d:%02dZ" prints, without printf's cost on
+   * every line. */
+  iso = g_malloc (sizeof "YYYY-MM-DDThh:mm:ssZ");
+  write_digits (iso, (gint)utc_year, 4);
+  iso[4] = '-';
+  write_digits (iso + 5, utc_month, 2);
+  iso[7] = '-';
+  write_digits (iso + 8, utc_day, 2);
+  iso[10] = 'T';
+  write_digits (iso + 11, (gint)(rest / 3600), 2);
+  iso[13] = ':';
+  write_digits (iso + 14, (gint)(rest / 60 % 60), 2);
+  iso[16] = ':';
+  write_digits (iso + 17, (gint)(rest % 60), 2);
+  iso[19] = 'Z';
+  iso[20] = '\0';
+  return iso;
 }
 
 /* ---- lines -------------------------------------------------------------- */
@@ -263,6 +290,19 @@ static const KeptMember kept_members[] = {
 };
 #undef KEPT
 
+/* Indexes into kept_members. */
+enum
+{
+  KEPT_ID,
+  KEPT_REPOSITORY,
+  KEPT_TAG,
+  KEPT_DIGEST,
+  KEPT_SIZE,
+  KEPT_CREATED,
+  KEPT_PLATFORM,
+  N_KEPT
+};
+
 static gsize
 skip_space (const gchar *line, gsize i, gsize len)
 {
@@ -272,22 +312,33 @@ skip_space (const gchar *line, gsize i, gsize len)
 }
 
 /* Index just past the string starting at @i (a '"'), or 0 when it does not
- * end on the line. */
+ * end on the line. A quote ends it unless an odd number of backslashes
+ * stands right before it; memchr() finds the quotes quicker than a loop
+ * over every byte. */
 static gsize
 skip_string (const gchar *line, gsize i, gsize len)
 {
-  for (i++; i < len; i++)
+  gsize start = i + 1;
+
+  for (i = start; i < len; i++)
     {
-      if (line[i] == '\\')
-        i++;
-      else if (line[i] == '"')
+      const gchar *quote = memchr (line + i, '"', len - i);
+      gsize backslashes = 0;
+
+      if (quote == NULL)
+        return 0;
+      i = (gsize)(quote - line);
+      while (i - backslashes > start && line[i - backslashes - 1] == '\\')
+        backslashes++;
+      if (backslashes % 2 == 0)
         return i + 1;
     }
   return 0;
 }
 
 /* Index just past the value starting at @i, or 0 when it is not one (as far
- * as the shape goes: json-glib judges the rest). Nesting is bounded. */
+ * as the shape goes: json-glib or the fast scanner judges the rest). Nesting
+ * is bounded. */
 static gsize
 skip_value (const gchar *line, gsize i, gsize len)
 {
@@ -331,30 +382,35 @@ skip_value (const gchar *line, gsize i, gsize len)
   return 0;
 }
 
-/* Writes into @out (at least @len + 1 bytes) the object on @line with only
- * the kept members, renamed; FALSE when @line is not one flat-enough
- * object. Keys are compared as written: docker and nerdctl never escape
- * them. */
+/* Called for each kept member with its value as written (@value_len bytes
+ * at @value, quotes included for a string); FALSE stops the walk. */
+typedef gboolean (*KeptValueFunc) (const KeptMember *kept, const gchar *value, gsize value_len,
+                                   gpointer user_data);
+
+/* Walks the object on @line and hands its kept members to @func in the
+ * order they are written; FALSE when @line is not one flat-enough object or
+ * @func stopped the walk. Both ways of reading a line go through here, so
+ * that they agree on which lines have the shape of an image. Keys are
+ * compared as written: docker and nerdctl never escape them. */
 static gboolean
-reduce_line (const gchar *line, gsize len, GString *out)
+walk_line (const gchar *line, gsize len, KeptValueFunc func, gpointer user_data)
 {
   gsize i = skip_space (line, 0, len);
 
-  g_string_truncate (out, 0);
   if (i >= len || line[i] != '{')
     return FALSE;
-  g_string_append_c (out, '{');
   i = skip_space (line, i + 1, len);
   if (i < len && line[i] == '}')
     return skip_space (line, i + 1, len) == len;
   while (i < len)
     {
-      gsize key_start, key_end, value_start, value_end;
+      gsize key_start, key_len, key_end, value_start, value_end;
       const KeptMember *kept = NULL;
 
       if (line[i] != '"' || (key_end = skip_string (line, i, len)) == 0)
         return FALSE;
       key_start = i + 1;
+      key_len = key_end - 1 - key_start;
       i = skip_space (line, key_end, len);
       if (i >= len || line[i] != ':')
         return FALSE;
@@ -363,18 +419,14 @@ reduce_line (const gchar *line, gsize len, GString *out)
       if (value_end == 0)
         return FALSE;
       for (gsize k = 0; k < G_N_ELEMENTS (kept_members); k++)
-        if (key_end - 1 - key_start == kept_members[k].cli_len
-            && memcmp (line + key_start, kept_members[k].cli, kept_members[k].cli_len) == 0)
-          kept = &kept_members[k];
-      if (kept != NULL)
-        {
-          if (out->len > 1)
-            g_string_append_c (out, ',');
-          g_string_append_c (out, '"');
-          g_string_append (out, kept->ours);
-          g_string_append (out, "\":");
-          g_string_append_len (out, line + value_start, (gssize)(value_end - value_start));
-        }
+        if (key_len == kept_members[k].cli_len
+            && memcmp (line + key_start, kept_members[k].cli, key_len) == 0)
+          {
+            kept = &kept_members[k];
+            break;
+          }
+      if (kept != NULL && !func (kept, line + value_start, value_end - value_start, user_data))
+        return FALSE;
       i = skip_space (line, value_end, len);
       if (i < len && line[i] == ',')
         {
@@ -382,14 +434,59 @@ reduce_line (const gchar *line, gsize len, GString *out)
           continue;
         }
       if (i < len && line[i] == '}')
-        {
-          g_string_append_c (out, '}');
-          return skip_space (line, i + 1, len) == len;
-        }
+        return skip_space (line, i + 1, len) == len;
       return FALSE;
     }
   return FALSE;
 }
+
+/* ---- the json-glib way: a reduced line through JsonParser --------------- */
+
+static gboolean
+append_kept (const KeptMember *kept, const gchar *value, gsize value_len, gpointer user_data)
+{
+  GString *out = user_data;
+
+  if (out->len > 1)
+    g_string_append_c (out, ',');
+  g_string_append_c (out, '"');
+  g_string_append (out, kept->ours);
+  g_string_append (out, "\":");
+  g_string_append_len (out, value, (gssize)value_len);
+  return TRUE;
+}
+
+/* Writes into @out the object on @line with only the kept members, renamed;
+ * FALSE when @line is not one flat-enough object. */
+static gboolean
+reduce_line (const gchar *line, gsize len, GString *out)
+{
+  g_string_assign (out, "{");
+  if (!walk_line (line, len, append_kept, out))
+    return FALSE;
+  g_string_append_c (out, '}');
+  return TRUE;
+}
+
+/* The reduced line's object as json-glib makes it; NULL when json-glib
+ * refuses it (or it is not an object). Only what is kept has to be UTF-8
+ * text. */
+static JsonObject *
+parse_line_json_glib (JsonParser *parser, const gchar *line, gsize len, GString *reduced)
+{
+  g_autoptr (JsonNode) root = NULL;
+
+  if (!reduce_line (line, len, reduced)
+      || !g_utf8_validate (reduced->str, (gssize)reduced->len, NULL)
+      || !json_parser_load_from_data (parser, reduced->str, (gssize)reduced->len, NULL))
+    return NULL;
+  root = json_parser_steal_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  return json_object_ref (json_node_get_object (root));
+}
+
+/* ---- images ------------------------------------------------------------- */
 
 /* A member that is a non-empty string, else NULL. */
 static const gchar *
@@ -420,8 +517,9 @@ object_string (JsonObject *object, const gchar *member)
   return node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : NULL;
 }
 
-/* Makes the reduced line's object (stolen from the parser) the image as
- * the result shows it; NULL when the line has no ID. */
+/* Makes the line's object (from json-glib or the fast scanner, which build
+ * the same one) the image as the result shows it; NULL when the line has no
+ * ID. */
 static Entry *
 entry_from_object (JsonObject *object, const gchar *ns)
 {
@@ -482,6 +580,337 @@ entry_from_object (JsonObject *object, const gchar *ns)
   return entry;
 }
 
+/* ---- the fast way: one pass, no tree ------------------------------------ */
+
+/* The code unit written as four hex digits at @text, or -1. */
+static gint
+read_hex4 (const gchar *text)
+{
+  gint unit = 0;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      gint digit = g_ascii_xdigit_value (text[i]);
+
+      if (digit < 0)
+        return -1;
+      unit = unit << 4 | digit;
+    }
+  return unit;
+}
+
+/* Writes into @out the text of the JSON string whose @len bytes between the
+ * quotes are at @text. FALSE wherever json-glib has ways of its own (an
+ * unknown escape, a lone surrogate, \u0000, a raw control character) or the
+ * bytes are not UTF-8: the line then goes through json-glib, so that what it
+ * does with them stays the outcome. */
+static gboolean
+unescape_string (const gchar *text, gsize len, GString *out)
+{
+  guchar high_bits = 0;
+  gsize i = 0;
+
+  g_string_truncate (out, 0);
+  while (i < len)
+    {
+      gsize run = i;
+      gint unit;
+      gunichar c;
+
+      while (i < len && (guchar)text[i] >= 0x20 && text[i] != '\\')
+        high_bits |= (guchar)text[i++];
+      if (i > run)
+        g_string_append_len (out, text + run, (gssize)(i - run));
+      if (i == len)
+        break;
+      /* A raw control character, or a backslash with nothing after it. */
+      if (text[i] != '\\' || i + 1 == len)
+        return FALSE;
+      switch (text[i + 1])
+        {
+        case '"':
+        case '\\':
+        case '/':
+          g_string_append_c (out, text[i + 1]);
+          break;
+        case 'b':
+          g_string_append_c (out, '\b');
+          break;
+        case 'f':
+          g_string_append_c (out, '\f');
+          break;
+        case 'n':
+          g_string_append_c (out, '\n');
+          break;
+        case 'r':
+          g_string_append_c (out, '\r');
+          break;
+        case 't':
+          g_string_append_c (out, '\t');
+          break;
+        case 'u':
+          unit = len - i >= 6 ? read_hex4 (text + i + 2) : -1;
+          if (unit <= 0 || (unit >= 0xdc00 && unit <= 0xdfff))
+            return FALSE;
+          c = (gunichar)unit;
+          if (unit >= 0xd800 && unit <= 0xdbff)
+            {
+              gint low;
+
+              /* A high surrogate and the low one right after it. */
+              if (len - i < 12 || text[i + 6] != '\\' || text[i + 7] != 'u')
+                return FALSE;
+              low = read_hex4 (text + i + 8);
+              if (low < 0xdc00 || low > 0xdfff)
+                return FALSE;
+              c = 0x10000 + (((gunichar)unit - 0xd800) << 10) + ((gunichar)low - 0xdc00);
+              i += 6;
+            }
+          g_string_append_unichar (out, c);
+          i += 4;
+          break;
+        default:
+          return FALSE;
+        }
+      i += 2;
+    }
+  return (high_bits & 0x80) == 0 || g_utf8_validate (text, (gssize)len, NULL);
+}
+
+typedef enum
+{
+  VALUE_ABSENT,
+  VALUE_STRING,
+  VALUE_INT,
+  VALUE_BOOLEAN,
+  VALUE_NULL,
+} ValueKind;
+
+/* A kept member as the scanner read it: its last value, and the place of
+ * its first one (json-glib keeps a member written twice there, with the
+ * last value). */
+typedef struct
+{
+  ValueKind kind;
+  guint place;
+  GString *text; /* VALUE_STRING, unescaped */
+  gint64 number; /* VALUE_INT */
+} Slot;
+
+typedef struct
+{
+  Slot slots[N_KEPT];
+  guint n_places;
+} ScanState;
+
+static void
+scan_state_init (ScanState *state)
+{
+  for (guint k = 0; k < N_KEPT; k++)
+    state->slots[k].text = g_string_sized_new (128);
+}
+
+static void
+scan_state_clear (ScanState *state)
+{
+  for (guint k = 0; k < N_KEPT; k++)
+    g_string_free (g_steal_pointer (&state->slots[k].text), TRUE);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ScanState, scan_state_clear)
+
+/* Reads the value written as @value (@len bytes, as skip_value() delimits
+ * it) into @slot; FALSE when this scanner is not sure what json-glib makes
+ * of it: nested values, numbers other than plain integers, anything
+ * unexpected. */
+static gboolean
+scan_value (const gchar *value, gsize len, Slot *slot)
+{
+  gsize start = value[0] == '-' ? 1 : 0;
+  gint64 number = 0;
+
+  if (value[0] == '"')
+    {
+      slot->kind = VALUE_STRING;
+      return unescape_string (value + 1, len - 2, slot->text);
+    }
+  if (len == 4 && memcmp (value, "null", 4) == 0)
+    {
+      slot->kind = VALUE_NULL;
+      return TRUE;
+    }
+  if ((len == 4 && memcmp (value, "true", 4) == 0) || (len == 5 && memcmp (value, "false", 5) == 0))
+    {
+      slot->kind = VALUE_BOOLEAN;
+      return TRUE;
+    }
+  /* Up to 18 digits always fit; a leading zero, "-0" and longer numbers are
+   * left to json-glib. */
+  if (len == 1 && value[0] == '0')
+    start = 0;
+  else if (len == start || len - start > 18 || value[start] < '1' || value[start] > '9')
+    return FALSE;
+  for (gsize i = start; i < len; i++)
+    {
+      if (!g_ascii_isdigit (value[i]))
+        return FALSE;
+      number = number * 10 + (value[i] - '0');
+    }
+  slot->kind = VALUE_INT;
+  slot->number = start == 1 ? -number : number;
+  return TRUE;
+}
+
+static gboolean
+scan_kept (const KeptMember *kept, const gchar *value, gsize value_len, gpointer user_data)
+{
+  ScanState *state = user_data;
+  Slot *slot = &state->slots[kept - kept_members];
+
+  if (slot->kind == VALUE_ABSENT)
+    slot->place = state->n_places++;
+  return scan_value (value, value_len, slot);
+}
+
+/* The member as get_string() would see it: a non-empty string, else NULL. */
+static const gchar *
+slot_string (const Slot *slot)
+{
+  return slot->kind == VALUE_STRING && slot->text->len > 0 ? slot->text->str : NULL;
+}
+
+static JsonNode *
+string_node (const gchar *text)
+{
+  return json_node_init_string (json_node_alloc (), text);
+}
+
+/* A string node's text; NULL for a null node or none. */
+static const gchar *
+node_string (JsonNode *node)
+{
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_string (node) : NULL;
+}
+
+static JsonNode *
+string_node_or_none (const gchar *text)
+{
+  return string_node (text != NULL ? text : "<none>");
+}
+
+typedef enum
+{
+  SCAN_NOT_SURE,
+  SCAN_SKIPPED,
+  SCAN_IMAGE,
+} ScanVerdict;
+
+/* The image on @line as entry_from_object() would make it from json-glib's
+ * object, built in one go from what the scanner read: the same members,
+ * values and order. SCAN_NOT_SURE sends the line to json-glib. */
+static ScanVerdict
+scan_line (const gchar *line, gsize len, const gchar *ns, ScanState *state, Entry **entry_out)
+{
+  static const guint appended[]
+      = { KEPT_SIZE, KEPT_REPOSITORY, KEPT_TAG, KEPT_DIGEST, KEPT_CREATED };
+  Slot *slots = state->slots;
+  JsonNode *nodes[N_KEPT] = { NULL };
+  guint by_place[N_KEPT];
+  const gchar *created;
+  g_autofree gchar *iso = NULL;
+  gboolean has_size = FALSE;
+  guint64 size = 0;
+  Entry *entry;
+
+  *entry_out = NULL;
+  for (guint k = 0; k < N_KEPT; k++)
+    slots[k].kind = VALUE_ABSENT;
+  state->n_places = 0;
+  if (!walk_line (line, len, scan_kept, state))
+    return SCAN_NOT_SURE;
+  if (slot_string (&slots[KEPT_ID]) == NULL)
+    return SCAN_SKIPPED;
+
+  if (slots[KEPT_SIZE].kind == VALUE_STRING)
+    has_size = berth_image_size_parse (slots[KEPT_SIZE].text->str, &size);
+  else if (slots[KEPT_SIZE].kind == VALUE_INT && slots[KEPT_SIZE].number >= 0)
+    {
+      has_size = TRUE;
+      size = (guint64)slots[KEPT_SIZE].number;
+    }
+  has_size = has_size && size <= (guint64)G_MAXINT64;
+  created = slot_string (&slots[KEPT_CREATED]);
+  if (created != NULL)
+    iso = berth_image_created_to_iso8601 (created);
+
+  nodes[KEPT_ID] = string_node (slots[KEPT_ID].text->str);
+  entry = g_new0 (Entry, 1);
+  nodes[KEPT_REPOSITORY] = string_node_or_none (slot_string (&slots[KEPT_REPOSITORY]));
+  nodes[KEPT_TAG] = string_node_or_none (slot_string (&slots[KEPT_TAG]));
+  nodes[KEPT_DIGEST] = is_none (slot_string (&slots[KEPT_DIGEST]))
+                           ? json_node_init_null (json_node_alloc ())
+                           : string_node (slots[KEPT_DIGEST].text->str);
+  nodes[KEPT_SIZE] = has_size ? json_node_init_int (json_node_alloc (), (gint64)size)
+                              : json_node_init_null (json_node_alloc ());
+  nodes[KEPT_CREATED] = created != NULL ? string_node (iso != NULL ? iso : created)
+                                        : json_node_init_null (json_node_alloc ());
+  /* A platform that is not a non-empty string is dropped. */
+  if (slot_string (&slots[KEPT_PLATFORM]) != NULL)
+    nodes[KEPT_PLATFORM] = string_node (slots[KEPT_PLATFORM].text->str);
+
+  /* The sort keys, borrowed from the nodes the object will own. */
+  entry->id = json_node_get_string (nodes[KEPT_ID]);
+  entry->repository = json_node_get_string (nodes[KEPT_REPOSITORY]);
+  entry->tag = json_node_get_string (nodes[KEPT_TAG]);
+  entry->digest = node_string (nodes[KEPT_DIGEST]);
+  entry->created = node_string (nodes[KEPT_CREATED]);
+  entry->platform = node_string (nodes[KEPT_PLATFORM]);
+  entry->object = json_object_new ();
+  /* A size past G_MAXINT64 is null in the result but, as in
+   * entry_from_object(), still sorts. */
+  entry->has_size = has_size;
+  entry->size = size;
+  /* Members the line had stay where it had them; the others come after, in
+   * the order entry_from_object() adds them, then the namespace. */
+  for (guint k = 0; k < N_KEPT; k++)
+    if (slots[k].kind != VALUE_ABSENT)
+      by_place[slots[k].place] = k;
+  for (guint p = 0; p < state->n_places; p++)
+    if (nodes[by_place[p]] != NULL)
+      json_object_set_member (entry->object, kept_members[by_place[p]].ours,
+                              g_steal_pointer (&nodes[by_place[p]]));
+  for (guint i = 0; i < G_N_ELEMENTS (appended); i++)
+    if (nodes[appended[i]] != NULL)
+      json_object_set_member (entry->object, kept_members[appended[i]].ours,
+                              g_steal_pointer (&nodes[appended[i]]));
+  if (ns != NULL)
+    json_object_set_string_member (entry->object, "namespace", ns);
+
+  *entry_out = entry;
+  return SCAN_IMAGE;
+}
+
+JsonObject *
+berth_image_list_scan_line (const gchar *line, gsize len, const gchar *ns, gboolean *skipped_out)
+{
+  g_auto (ScanState) state = { 0 };
+  Entry *entry = NULL;
+  ScanVerdict verdict;
+  JsonObject *object;
+
+  g_return_val_if_fail (line != NULL || len == 0, NULL);
+  g_return_val_if_fail (skipped_out != NULL, NULL);
+
+  scan_state_init (&state);
+  verdict = scan_line (line, len, ns, &state, &entry);
+  *skipped_out = verdict == SCAN_SKIPPED;
+  if (entry == NULL)
+    return NULL;
+  object = g_steal_pointer (&entry->object);
+  entry_free (entry);
+  return object;
+}
+
 static gint
 compare_nullable (const gchar *a, const gchar *b)
 {
@@ -515,27 +944,32 @@ typedef struct
   const gchar *data;
   gsize len;
   const gchar *ns;
+  BerthImageListParseFlags flags;
   GPtrArray *entries; /* Entry */
   guint n_skipped;
+  guint n_json_glib;
 } Chunk;
 
 static void
 parse_chunk (Chunk *chunk)
 {
-  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GString) reduced = g_string_sized_new (1024);
+  g_auto (ScanState) state = { 0 };
+  gboolean fast = (chunk->flags & BERTH_IMAGE_LIST_PARSE_JSON_GLIB_ONLY) == 0;
   const gchar *data = chunk->data;
   gsize len = chunk->len;
   gsize pos = 0;
 
+  scan_state_init (&state);
   chunk->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
   while (pos < len)
     {
       const gchar *line = data + pos;
       const gchar *newline = memchr (line, '\n', len - pos);
       gsize line_len = newline != NULL ? (gsize)(newline - line) : len - pos;
-      JsonNode *root;
-      Entry *entry;
+      ScanVerdict verdict;
+      Entry *entry = NULL;
       gsize blank = 0;
 
       pos += line_len + (newline != NULL ? 1 : 0);
@@ -545,21 +979,25 @@ parse_chunk (Chunk *chunk)
         blank++;
       if (blank == line_len)
         continue;
-
-      /* Only what is kept has to be UTF-8 text. */
-      if (line_len > BERTH_IMAGE_LIST_MAX_LINE || memchr (line, '\0', line_len) != NULL
-          || !reduce_line (line, line_len, reduced)
-          || !g_utf8_validate (reduced->str, (gssize)reduced->len, NULL)
-          || !json_parser_load_from_data (parser, reduced->str, (gssize)reduced->len, NULL))
+      if (line_len > BERTH_IMAGE_LIST_MAX_LINE || memchr (line, '\0', line_len) != NULL)
         {
           chunk->n_skipped++;
           continue;
         }
-      root = json_parser_steal_root (parser);
-      entry = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
-                  ? entry_from_object (json_node_get_object (root), chunk->ns)
-                  : NULL;
-      g_clear_pointer (&root, json_node_unref);
+
+      /* The scanner reads what the CLIs print; whatever it is not sure of
+       * goes through json-glib as before, which has the last word. */
+      verdict = fast ? scan_line (line, line_len, chunk->ns, &state, &entry) : SCAN_NOT_SURE;
+      if (verdict == SCAN_NOT_SURE)
+        {
+          g_autoptr (JsonObject) object = NULL;
+
+          if (parser == NULL)
+            parser = json_parser_new ();
+          chunk->n_json_glib++;
+          object = parse_line_json_glib (parser, line, line_len, reduced);
+          entry = object != NULL ? entry_from_object (object, chunk->ns) : NULL;
+        }
       if (entry == NULL)
         {
           chunk->n_skipped++;
@@ -583,11 +1021,21 @@ parse_chunk_thread (gpointer data)
 JsonNode *
 berth_image_list_parse (const gchar *data, gsize len, const gchar *ns, BerthImageListStats *stats)
 {
+  return berth_image_list_parse_with_flags (data, len, ns, BERTH_IMAGE_LIST_PARSE_DEFAULT, stats,
+                                            NULL);
+}
+
+JsonNode *
+berth_image_list_parse_with_flags (const gchar *data, gsize len, const gchar *ns,
+                                   BerthImageListParseFlags flags, BerthImageListStats *stats,
+                                   guint *n_json_glib_out)
+{
   Chunk chunks[MAX_THREADS] = { { 0 } };
   GThread *threads[MAX_THREADS] = { NULL };
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify)entry_free);
   g_autoptr (JsonArray) array = NULL;
   BerthImageListStats local = { 0 };
+  guint n_json_glib = 0;
   guint n_chunks = 1;
   gsize start = 0;
 
@@ -608,6 +1056,7 @@ berth_image_list_parse (const gchar *data, gsize len, const gchar *ns, BerthImag
       chunks[i].data = data + start;
       chunks[i].len = end - start;
       chunks[i].ns = ns;
+      chunks[i].flags = flags;
       start = end;
     }
   for (guint i = 1; i < n_chunks; i++)
@@ -625,6 +1074,7 @@ berth_image_list_parse (const gchar *data, gsize len, const gchar *ns, BerthImag
   for (guint i = 0; i < n_chunks; i++)
     {
       local.n_skipped += chunks[i].n_skipped;
+      n_json_glib += chunks[i].n_json_glib;
       for (guint j = 0; j < chunks[i].entries->len; j++)
         {
           if (entries->len >= BERTH_IMAGE_LIST_MAX_IMAGES)
@@ -649,7 +1099,10 @@ berth_image_list_parse (const gchar *data, gsize len, const gchar *ns, BerthImag
   local.n_images = entries->len;
   if (stats != NULL)
     *stats = local;
-  return json_node_init_array (json_node_alloc (), g_steal_pointer (&array));
+  if (n_json_glib_out != NULL)
+    *n_json_glib_out = n_json_glib;
+  /* The node takes its own reference: @array's goes with it at return. */
+  return json_node_init_array (json_node_alloc (), array);
 }
 
 gboolean

@@ -3,14 +3,22 @@
  * CreatedAt time, an image reference, a namespace and a scanner's report.
  * Whatever comes in, the parser must return an array of objects that each
  * have a string id, within its limits, and the checks must answer yes or no
- * without a critical. Run with G_DEBUG=fatal-criticals so that a critical
- * reached from input counts as a crash. Build by hand with the parser
- * compiled in, so that libFuzzer sees its coverage, e.g.:
+ * without a critical. The list is parsed twice, with the fast scanner and
+ * with json-glib for every line, and the two must agree to the byte (same
+ * counts, same members in the same order, same values): any difference
+ * aborts. Run with G_DEBUG=fatal-criticals so that a critical reached from
+ * input counts as a crash. Build by hand with the parser compiled in, so
+ * that libFuzzer sees its coverage, and start from the corpus, e.g.:
  *
- *   clang -g -fsanitize=fuzzer,address,undefined -Icore -I<builddir> \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore -I<builddir> \
  *     tests/fuzz/fuzz-image-list.c core/berth-image-list.c core/berth-error.c \
- *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0)
- */
+ *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0) -o fuzz-image-list
+ *   mkdir -p new-inputs
+ *   G_DEBUG=fatal-criticals ./fuzz-image-list -dict=tests/fuzz/image-list.dict \
+ *     -max_total_time=300 new-inputs tests/fuzz/corpus/image-list
+ *
+ * Inputs worth keeping go into tests/fuzz/corpus/image-list/, which
+ * plugins/moby/tests/test-image-list.c replays on every test run. */
 
 #include "config.h"
 
@@ -18,7 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "berth-image-list.h"
+#include "berth-image-list-private.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -34,6 +42,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree gchar *created = NULL;
   JsonArray *array;
   guint64 bytes = 0;
+  BerthImageListStats slow_stats = { 0 };
+  g_autoptr (JsonNode) slow = NULL;
+  g_autofree gchar *fast_text = NULL;
+  g_autofree gchar *slow_text = NULL;
 
   list = berth_image_list_parse ((const gchar *)data, size, size % 2 ? "k8s.io" : NULL, &stats);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (list));
@@ -55,6 +67,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   /* The same bytes give the same list: what images-changed relies on. */
   again = berth_image_list_parse ((const gchar *)data, size, size % 2 ? "k8s.io" : NULL, NULL);
   g_assert_true (berth_image_list_equal (list, again));
+
+  /* The fast scanner against json-glib on every line: the same result. */
+  slow = berth_image_list_parse_with_flags ((const gchar *)data, size, size % 2 ? "k8s.io" : NULL,
+                                            BERTH_IMAGE_LIST_PARSE_JSON_GLIB_ONLY, &slow_stats,
+                                            NULL);
+  g_assert_cmpuint (stats.n_images, ==, slow_stats.n_images);
+  g_assert_cmpuint (stats.n_skipped, ==, slow_stats.n_skipped);
+  g_assert_cmpuint (stats.n_dropped, ==, slow_stats.n_dropped);
+  fast_text = json_to_string (list, FALSE);
+  slow_text = json_to_string (slow, FALSE);
+  g_assert_cmpstr (fast_text, ==, slow_text);
+  g_assert_true (berth_image_list_equal (list, slow));
 
   /* The single-value helpers take NUL-terminated text. */
   if (berth_image_size_parse (text, &bytes))

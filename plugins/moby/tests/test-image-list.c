@@ -2,7 +2,10 @@
  * (core/berth-image-list.c): docker's recorded `images --digests --format
  * '{{json .}}'` output, empty, malformed and huge input, sizes and times as
  * the CLIs print them, references and namespaces, and what a failed command
- * turns into. */
+ * turns into. The fast scanner is checked against json-glib, which reads
+ * every line it is not sure of: both must give the same list, to the byte,
+ * for escapes, unicode, members in any order or written twice, extra
+ * members, whitespace, truncated and huge lines, and the fuzz corpus. */
 #include "config.h"
 
 #include <string.h>
@@ -10,6 +13,8 @@
 #include <glib/gstdio.h>
 
 #include <berth.h>
+
+#include "berth-image-list-private.h"
 
 static gchar *
 read_fixture (const gchar *name, gsize *len)
@@ -202,6 +207,374 @@ test_too_many (void)
   g_assert_cmpuint (stats.n_dropped, ==, 5);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==,
                     BERTH_IMAGE_LIST_MAX_IMAGES);
+}
+
+/* ---- the fast scanner against json-glib ---------------------------------- */
+
+/* Parses @len bytes of @text with the fast scanner and with json-glib for
+ * every line, checks that both give the same counts and the same list to
+ * the byte (members, their order, their values), and returns how many lines
+ * the scanner left to json-glib. *@list_out (nullable) gets the list. */
+static guint
+parse_both_ways (const gchar *text, gsize len, const gchar *ns, JsonNode **list_out)
+{
+  BerthImageListStats fast_stats, slow_stats;
+  guint n_json_glib = G_MAXUINT, n_slow = 0;
+  g_autoptr (JsonNode) fast = berth_image_list_parse_with_flags (
+      text, len, ns, BERTH_IMAGE_LIST_PARSE_DEFAULT, &fast_stats, &n_json_glib);
+  g_autoptr (JsonNode) slow = berth_image_list_parse_with_flags (
+      text, len, ns, BERTH_IMAGE_LIST_PARSE_JSON_GLIB_ONLY, &slow_stats, &n_slow);
+  g_autofree gchar *fast_text = json_to_string (fast, FALSE);
+  g_autofree gchar *slow_text = json_to_string (slow, FALSE);
+
+  g_assert_cmpstr (fast_text, ==, slow_text);
+  g_assert_true (berth_image_list_equal (fast, slow));
+  g_assert_cmpuint (fast_stats.n_images, ==, slow_stats.n_images);
+  g_assert_cmpuint (fast_stats.n_skipped, ==, slow_stats.n_skipped);
+  g_assert_cmpuint (fast_stats.n_dropped, ==, slow_stats.n_dropped);
+  g_assert_cmpuint (n_json_glib, <=, n_slow);
+  if (list_out != NULL)
+    *list_out = g_steal_pointer (&fast);
+  return n_json_glib;
+}
+
+/* A single line that the scanner must read itself: the image it makes, the
+ * same as json-glib's. */
+static JsonObject *
+scan_image (const gchar *line)
+{
+  gboolean skipped = TRUE;
+  JsonObject *image = berth_image_list_scan_line (line, strlen (line), NULL, &skipped);
+  g_autofree gchar *shown = g_strescape (line, NULL);
+
+  g_test_message ("line %s", shown);
+  g_assert_nonnull (image);
+  g_assert_false (skipped);
+  g_assert_cmpuint (parse_both_ways (line, strlen (line), NULL, NULL), ==, 0);
+  return image;
+}
+
+/* A single line the scanner must leave to json-glib. */
+static void
+assert_not_sure (const gchar *line, gsize len)
+{
+  gboolean skipped = TRUE;
+  g_autoptr (JsonObject) image = berth_image_list_scan_line (line, len, NULL, &skipped);
+  g_autofree gchar *shown = g_strescape (line, NULL);
+
+  g_test_message ("line %s", shown);
+  g_assert_null (image);
+  g_assert_false (skipped);
+  g_assert_cmpuint (parse_both_ways (line, len, NULL, NULL), ==, 1);
+}
+
+static void
+test_scan_escapes (void)
+{
+  g_autoptr (JsonObject) image
+      = scan_image ("{\"ID\":\"esc\",\"Repository\":\"a\\\"b\\\\c\\/"
+                    "d\\be\\ff\\ng\\rh\\ti\",\"Tag\":\"\\u003cnone\\u003e\"}");
+
+  g_assert_cmpstr (json_object_get_string_member (image, "repository"), ==,
+                   "a\"b\\c/d\be\ff\ng\rh\ti");
+  /* docker writes < and > as \u003c and \u003e: "<none>" is still none. */
+  g_assert_cmpstr (json_object_get_string_member (image, "tag"), ==, "<none>");
+}
+
+static void
+test_scan_unicode (void)
+{
+  g_autoptr (JsonObject) image = scan_image (
+      "{\"ID\":\"u\",\"Repository\":\"caf\xc3\xa9/\\u00e9\\u00C9\\u4e2d\\u20ac\",\"Tag\":"
+      "\"\\ud83d\\ude00\\uD834\\uDD1E\\udbff\\udfff\",\"Platform\":\"\xf0\x9f\x90\xb3\"}");
+
+  g_assert_cmpstr (json_object_get_string_member (image, "repository"), ==,
+                   "caf\xc3\xa9/\xc3\xa9\xc3\x89\xe4\xb8\xad\xe2\x82\xac");
+  /* Surrogate pairs are one character each: U+1F600, U+1D11E, U+10FFFF. */
+  g_assert_cmpstr (json_object_get_string_member (image, "tag"), ==,
+                   "\xf0\x9f\x98\x80\xf0\x9d\x84\x9e\xf4\x8f\xbf\xbf");
+  g_assert_cmpstr (json_object_get_string_member (image, "platform"), ==, "\xf0\x9f\x90\xb3");
+}
+
+static void
+test_scan_not_sure (void)
+{
+  const gchar *lines[] = {
+    /* What json-glib does its own way: lone or broken surrogates, NUL,
+     * escapes JSON does not have, short \u, raw control characters. */
+    "{\"ID\":\"x\",\"Tag\":\"\\ud800\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\ud800x\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\udc00\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\ud800\\u0041\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\ud800\\ud800\"}",
+    "{\"ID\":\"x\",\"Tag\":\"a\\u0000b\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\a\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\u12\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\u12g4\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\\U0041\"}",
+    "{\"ID\":\"x\",\"Tag\":\"a\tb\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\x01\"}",
+    /* Not UTF-8 in a kept member. */
+    "{\"ID\":\"x\",\"Tag\":\"\xff\"}",
+    "{\"ID\":\"x\",\"Tag\":\"\xed\xa0\x80\"}",
+    /* Values that are not strings, plain integers, true, false or null. */
+    "{\"ID\":{\"a\":1}}",
+    "{\"ID\":\"x\",\"Tag\":[\"a\"]}",
+    "{\"ID\":\"x\",\"Size\":1.5}",
+    "{\"ID\":\"x\",\"Size\":1e3}",
+    "{\"ID\":\"x\",\"Size\":01}",
+    "{\"ID\":\"x\",\"Size\":-0}",
+    "{\"ID\":\"x\",\"Size\":9223372036854775808}",
+    "{\"ID\":\"x\",\"Size\":True}",
+    "{\"ID\":\"x\",\"Size\":nul}",
+    /* Not an object of the right shape. */
+    "[1,2]",
+    "{\"ID\":\"x\"} trailing",
+    "{\"ID\" \"x\"}",
+    /* A bad value written first and overwritten still counts. */
+    "{\"ID\":\"x\",\"Tag\":\"\\ud800\",\"Tag\":\"ok\"}",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (lines); i++)
+    assert_not_sure (lines[i], strlen (lines[i]));
+  /* A NUL byte never reaches either: the line is skipped first. */
+  g_assert_cmpuint (parse_both_ways ("{\"ID\":\"a\0\"}", 10, NULL, NULL), ==, 0);
+}
+
+static GStrv
+member_names (JsonObject *image)
+{
+  g_autoptr (GList) members = json_object_get_members (image);
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+
+  for (GList *l = members; l != NULL; l = l->next)
+    g_strv_builder_add (names, l->data);
+  return g_strv_builder_end (names);
+}
+
+static void
+test_scan_member_order (void)
+{
+  const gchar *in_order = "{\"ID\":\"i\",\"Repository\":\"r\",\"Tag\":\"t\",\"Size\":\"1kB\"}";
+  const gchar *reversed = "{\"Size\":\"1kB\",\"Tag\":\"t\",\"Repository\":\"r\",\"ID\":\"i\"}";
+  const gchar *const expected_in_order[]
+      = { "id", "repository", "tag", "size", "digest", "created", NULL };
+  const gchar *const expected_reversed[]
+      = { "size", "tag", "repository", "id", "digest", "created", NULL };
+  g_autoptr (JsonObject) a = scan_image (in_order);
+  g_autoptr (JsonObject) b = scan_image (reversed);
+  g_auto (GStrv) names_a = member_names (a);
+  g_auto (GStrv) names_b = member_names (b);
+  g_autoptr (JsonNode) node_a = json_node_init_object (json_node_alloc (), a);
+  g_autoptr (JsonNode) node_b = json_node_init_object (json_node_alloc (), b);
+  g_autoptr (JsonNode) list = NULL;
+  g_autofree gchar *both = g_strconcat (in_order, "\n", reversed, "\n", NULL);
+
+  /* Members the CLI wrote keep its order (as json-glib keeps them), the
+   * ones Berth adds come after: the same values either way. */
+  g_assert_cmpstrv (names_a, expected_in_order);
+  g_assert_cmpstrv (names_b, expected_reversed);
+  g_assert_true (json_node_equal (node_a, node_b));
+  g_assert_cmpuint (parse_both_ways (both, strlen (both), "k8s.io", &list), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 2);
+}
+
+static void
+test_scan_duplicates (void)
+{
+  g_autoptr (JsonObject) image
+      = scan_image ("{\"ID\":\"a\",\"Tag\":\"t1\",\"ID\":\"b\",\"Repository\":\"r\",\"Tag\":\"t2\","
+                    "\"Digest\":\"sha256:1\",\"Digest\":null,\"Size\":\"1kB\",\"Size\":7}");
+  g_autoptr (JsonObject) emptied
+      = scan_image ("{\"ID\":\"x\",\"Platform\":\"linux/arm64\",\"Platform\":\"\"}");
+  g_auto (GStrv) names = member_names (image);
+  const gchar *const expected[] = { "id", "tag", "repository", "digest", "size", "created", NULL };
+  const gchar *emptied_id = "{\"ID\":\"a\",\"ID\":\"\"}";
+  gboolean skipped = FALSE;
+  g_autoptr (JsonObject) none = NULL;
+
+  /* json-glib keeps the last value, in the place of the first. */
+  g_assert_cmpstr (json_object_get_string_member (image, "id"), ==, "b");
+  g_assert_cmpstr (json_object_get_string_member (image, "tag"), ==, "t2");
+  g_assert_true (json_object_get_null_member (image, "digest"));
+  g_assert_cmpint (json_object_get_int_member (image, "size"), ==, 7);
+  g_assert_cmpstrv (names, expected);
+  g_assert_false (json_object_has_member (emptied, "platform"));
+
+  /* An ID emptied by a later one: no image, and the scanner says so. */
+  none = berth_image_list_scan_line (emptied_id, strlen (emptied_id), NULL, &skipped);
+  g_assert_null (none);
+  g_assert_true (skipped);
+  g_assert_cmpuint (parse_both_ways (emptied_id, strlen (emptied_id), NULL, NULL), ==, 0);
+}
+
+static void
+test_scan_extra_members (void)
+{
+  const gchar *line
+      = "{\"Containers\":\"N/A\",\"Labels\":{\"a\":[1,{\"b\":\"}\"}],\"c\":null},\"ID\":\"x\","
+        "\"VirtualSize\":\"\\ud800 not kept\",\"Name\":\"\xff\xfe\",\"Count\":1.5e3,\"Flag\":true,"
+        "\"Empty\":{},\"List\":[],\"Tag\":\"t\",\"X\":-,\"I\\u0044\":\"escaped key\"}";
+  g_autoptr (JsonObject) image = scan_image (line);
+
+  /* Members Berth drops are never read: what they hold does not matter,
+   * and a key written with escapes is not the member it spells. */
+  g_assert_cmpstr (json_object_get_string_member (image, "id"), ==, "x");
+  g_assert_cmpstr (json_object_get_string_member (image, "tag"), ==, "t");
+  g_assert_cmpuint (json_object_get_size (image), ==, 6);
+}
+
+static void
+test_scan_whitespace (void)
+{
+  g_autoptr (JsonObject) spaced
+      = scan_image (" \t{ \"ID\" :\t\"x\" ,\r\"Tag\"\t:  \"t\"  , \"Size\" : 42 }\t ");
+  g_autoptr (JsonObject) empty = NULL;
+  const gchar *crlf = "{\"ID\":\"a\"}\r\n\r\n  {\"ID\":\"b\",\"Tag\":\"t\"}  \r\n";
+  g_autoptr (JsonNode) list = NULL;
+  gboolean skipped = FALSE;
+
+  g_assert_cmpstr (json_object_get_string_member (spaced, "tag"), ==, "t");
+  g_assert_cmpint (json_object_get_int_member (spaced, "size"), ==, 42);
+  g_assert_cmpuint (parse_both_ways (crlf, strlen (crlf), NULL, &list), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 2);
+  empty = berth_image_list_scan_line ("{ }", 3, NULL, &skipped);
+  g_assert_null (empty);
+  g_assert_true (skipped);
+}
+
+static void
+test_scan_literals (void)
+{
+  g_autoptr (JsonObject) numbers
+      = scan_image ("{\"ID\":\"n\",\"Size\":123456789012345678,\"Tag\":0,\"Digest\":\"<none>\"}");
+  g_autoptr (JsonObject) negative = scan_image (
+      "{\"ID\":\"m\",\"Size\":-5,\"CreatedAt\":true,\"Platform\":false,\"Tag\":null}");
+  g_autoptr (JsonObject) times = scan_image (
+      "{\"ID\":\"t\",\"Size\":\"5.6 MiB\",\"CreatedAt\":\"2024-05-10 08:00:01 +0200 CEST\"}");
+
+  g_assert_cmpint (json_object_get_int_member (numbers, "size"), ==, 123456789012345678);
+  g_assert_cmpstr (json_object_get_string_member (numbers, "tag"), ==, "<none>");
+  g_assert_true (json_object_get_null_member (numbers, "digest"));
+  g_assert_true (json_object_get_null_member (negative, "size"));
+  g_assert_true (json_object_get_null_member (negative, "created"));
+  g_assert_false (json_object_has_member (negative, "platform"));
+  g_assert_cmpint (json_object_get_int_member (times, "size"), ==, 5872026);
+  g_assert_cmpstr (json_object_get_string_member (times, "created"), ==, "2024-05-10T06:00:01Z");
+}
+
+static void
+test_scan_sizes_out_of_range (void)
+{
+  /* Sizes too big for the result are null, but still sort the images the
+   * way json-glib's path sorts them: the members come out in the same
+   * order. */
+  const gchar *text = "{\"Size\":\"11EB\",\"ID\":\"x\"}\n"
+                      "{\"ID\":\"x\",\"Size\":\"10EB\"}\n"
+                      "{\"Tag\":\"t\",\"ID\":\"x\",\"Size\":-1}\n";
+  g_autoptr (JsonNode) list = NULL;
+
+  g_assert_cmpuint (parse_both_ways (text, strlen (text), NULL, &list), ==, 0);
+  g_assert_true (json_object_get_null_member (image_at (list, 0), "size"));
+  g_assert_true (json_object_get_null_member (image_at (list, 1), "size"));
+}
+
+static void
+test_scan_truncated (void)
+{
+  gsize len = 0;
+  g_autofree gchar *text = read_fixture ("docker-images.jsonl", &len);
+  const gchar *newline = memchr (text, '\n', len);
+  gsize line_len = (gsize)(newline - text);
+
+  /* Every cut of a real line: the same verdict both ways, and only the
+   * whole line is an image. */
+  for (gsize cut = 1; cut <= line_len; cut++)
+    {
+      BerthImageListStats stats;
+      g_autoptr (JsonNode) list = NULL;
+
+      parse_both_ways (text, cut, NULL, &list);
+      berth_image_list_parse (text, cut, NULL, &stats);
+      g_assert_cmpuint (stats.n_images, ==, cut == line_len ? 1 : 0);
+      g_assert_cmpuint (stats.n_skipped, ==, cut == line_len ? 0 : 1);
+    }
+}
+
+static void
+test_scan_huge (void)
+{
+  g_autoptr (GString) line = g_string_new ("{\"ID\":\"huge\",\"Repository\":\"");
+  g_autoptr (GString) over = NULL;
+  g_autoptr (JsonNode) list = NULL;
+  JsonObject *image;
+  const gchar *repository;
+
+  /* Just under the line limit, with an escape every so often. */
+  while (line->len < BERTH_IMAGE_LIST_MAX_LINE - 64)
+    g_string_append (line, "abcdefghijklmnopqrstuvwxyz\\u00e9\\ud83d\\ude00/");
+  g_string_append (line, "\",\"Tag\":\"t\"}");
+  g_assert_cmpuint (line->len, <=, BERTH_IMAGE_LIST_MAX_LINE);
+  g_assert_cmpuint (parse_both_ways (line->str, line->len, NULL, &list), ==, 0);
+  image = image_at (list, 0);
+  repository = json_object_get_string_member (image, "repository");
+  g_assert_true (
+      g_str_has_prefix (repository, "abcdefghijklmnopqrstuvwxyz\xc3\xa9\xf0\x9f\x98\x80/"));
+  g_assert_true (g_utf8_validate (repository, -1, NULL));
+
+  /* Past the limit, it is skipped whichever way. */
+  over = g_string_new (line->str);
+  g_string_insert (over, 30,
+                   "abcdefghijklmnopqrstuvwxyz\\u00e9\\ud83d\\ude00/abcdefghijklmnopqrstuvwxyz");
+  g_assert_cmpuint (over->len, >, BERTH_IMAGE_LIST_MAX_LINE);
+  g_assert_cmpuint (parse_both_ways (over->str, over->len, NULL, NULL), ==, 0);
+  g_clear_pointer (&list, json_node_unref);
+  list = berth_image_list_parse (over->str, over->len, NULL, NULL);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 0);
+}
+
+static void
+test_scan_recorded (void)
+{
+  const gchar *const fixtures[] = { "docker-images.jsonl", "docker-images-changed.jsonl" };
+
+  /* What docker prints never needs json-glib. */
+  for (gsize i = 0; i < G_N_ELEMENTS (fixtures); i++)
+    {
+      gsize len = 0;
+      g_autofree gchar *text = read_fixture (fixtures[i], &len);
+
+      g_assert_cmpuint (parse_both_ways (text, len, NULL, NULL), ==, 0);
+      g_assert_cmpuint (parse_both_ways (text, len, "default", NULL), ==, 0);
+    }
+}
+
+/* Every input the fuzz target keeps in its corpus, both ways. */
+static void
+test_fuzz_corpus (void)
+{
+  g_autofree gchar *dir_path = g_test_build_filename (G_TEST_DIST, "..", "..", "..", "tests",
+                                                      "fuzz", "corpus", "image-list", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, &error);
+  const gchar *name;
+  guint n_inputs = 0;
+
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (dir_path, name, NULL);
+      g_autofree gchar *data = NULL;
+      gsize len = 0;
+
+      g_test_message ("corpus input %s", name);
+      g_file_get_contents (path, &data, &len, &error);
+      g_assert_no_error (error);
+      parse_both_ways (data, len, NULL, NULL);
+      parse_both_ways (data, len, "k8s.io", NULL);
+      n_inputs++;
+    }
+  g_assert_cmpuint (n_inputs, >=, 7);
 }
 
 /* ---- equality ----------------------------------------------------------- */
@@ -508,6 +881,19 @@ main (int argc, char **argv)
   g_test_add_func ("/image-list/nul-in-line", test_nul_in_line);
   g_test_add_func ("/image-list/huge-line", test_huge_line);
   g_test_add_func ("/image-list/too-many", test_too_many);
+  g_test_add_func ("/image-list/scan/escapes", test_scan_escapes);
+  g_test_add_func ("/image-list/scan/unicode", test_scan_unicode);
+  g_test_add_func ("/image-list/scan/not-sure", test_scan_not_sure);
+  g_test_add_func ("/image-list/scan/member-order", test_scan_member_order);
+  g_test_add_func ("/image-list/scan/duplicates", test_scan_duplicates);
+  g_test_add_func ("/image-list/scan/extra-members", test_scan_extra_members);
+  g_test_add_func ("/image-list/scan/whitespace", test_scan_whitespace);
+  g_test_add_func ("/image-list/scan/literals", test_scan_literals);
+  g_test_add_func ("/image-list/scan/sizes-out-of-range", test_scan_sizes_out_of_range);
+  g_test_add_func ("/image-list/scan/truncated", test_scan_truncated);
+  g_test_add_func ("/image-list/scan/huge", test_scan_huge);
+  g_test_add_func ("/image-list/scan/recorded", test_scan_recorded);
+  g_test_add_func ("/image-list/fuzz-corpus", test_fuzz_corpus);
   g_test_add_func ("/image-list/equal", test_equal);
   g_test_add_func ("/image-list/sizes", test_sizes);
   g_test_add_func ("/image-list/created", test_created);
