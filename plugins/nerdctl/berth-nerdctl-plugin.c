@@ -4,24 +4,14 @@
 
 #include <berth.h>
 
+#include "berth-cli-images.h"
 #include "berth-nerdctl-plugin.h"
 
 #define COMPONENT "nerdctl"
-#define DEFAULT_REFRESH_MS 3000
-#define MIN_REFRESH_MS 100
 
 struct _BerthNerdctlPlugin
 {
   BerthPlugin parent_instance;
-
-  gboolean active;
-  BerthBackend *backend; /* nullable: the engine may be on the host */
-  guint refresh_id;
-  GCancellable *refresh_cancellable;
-  gboolean refreshing;    /* a refresh's list is under way */
-  gboolean refresh_again; /* asked for while one ran */
-  gboolean refresh_failing;
-  JsonNode *images; /* the last list seen, nullable */
 };
 
 static void
@@ -33,64 +23,13 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (BerthNerdctlPlugin, berth_nerdctl_plugin, BERTH_T
 
 BERTH_PLUGIN_DEFINE (berth_nerdctl_plugin)
 
-typedef enum
-{
-  OP_LIST,       /* returns the parsed list */
-  OP_NAMESPACES, /* returns the namespaces, a GStrv */
-  OP_OUTPUT,     /* returns TRUE, with the CLI's output attached */
-  OP_SCAN,       /* returns the scanner's report */
-} OpKind;
-
-typedef struct
-{
-  OpKind kind;
-  GStrv argv;
-  GStrv envp;
-  gchar *ns;        /* the namespace it ran in; NULL for namespace list */
-  gboolean watched; /* a list of the watched namespace */
-} OpData;
-
-static void
-op_data_free (OpData *op)
-{
-  g_strfreev (op->argv);
-  g_strfreev (op->envp);
-  g_free (op->ns);
-  g_free (op);
-}
-
-static void
-refresh (BerthNerdctlPlugin *self);
-
-/* ---- commands ----------------------------------------------------------- */
-
-static const gchar *
-logs_dir (BerthNerdctlPlugin *self)
-{
-  return berth_plugin_get_paths (BERTH_PLUGIN (self))->logs;
-}
-
-static gchar *
-socket_path (BerthNerdctlPlugin *self)
-{
-  return g_build_filename (berth_plugin_get_paths (BERTH_PLUGIN (self))->data, "containerd.sock",
-                           NULL);
-}
-
-static gchar *
-buildkit_host (BerthNerdctlPlugin *self)
-{
-  g_autofree gchar *path = g_build_filename (berth_plugin_get_paths (BERTH_PLUGIN (self))->data,
-                                             "buildkitd.sock", NULL);
-
-  return g_strconcat ("unix://", path, NULL);
-}
+/* ---- what nerdctl needs ------------------------------------------------- */
 
 /* The namespace a NULL one stands for: images.namespace, else "default". */
 static gchar *
-watched_namespace (BerthNerdctlPlugin *self)
+dup_watched_namespace (BerthPlugin *plugin)
 {
-  BerthSettings *settings = berth_plugin_get_settings (BERTH_PLUGIN (self));
+  BerthSettings *settings = berth_plugin_get_settings (plugin);
   const gchar *ns
       = settings != NULL ? berth_settings_get_string (settings, "images.namespace") : NULL;
 
@@ -100,79 +39,32 @@ watched_namespace (BerthNerdctlPlugin *self)
 }
 
 /* @ns checked, or the watched namespace when NULL. */
-static gchar *
-resolve_namespace (BerthNerdctlPlugin *self, const gchar *ns, GError **error)
+static gboolean
+resolve_namespace (BerthPlugin *plugin, const gchar *ns, gchar **ns_out, GError **error)
 {
   if (ns == NULL)
-    return watched_namespace (self);
-  if (!berth_image_namespace_check (ns, error))
-    return NULL;
-  return g_strdup (ns);
-}
-
-/* $@variable when set, else @name from PATH. */
-static gchar *
-find_program (const gchar *variable, const gchar *name, const gchar *install_hint, GError **error)
-{
-  const gchar *from_env = g_getenv (variable);
-  gchar *found;
-
-  if (from_env != NULL && from_env[0] != '\0')
     {
-      if (g_file_test (from_env, G_FILE_TEST_IS_EXECUTABLE)
-          && !g_file_test (from_env, G_FILE_TEST_IS_DIR))
-        return g_strdup (from_env);
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-                   "$%s names %s, which is not an executable file; point it at %s or unset it "
-                   "to use the one in PATH",
-                   variable, from_env, name);
-      return NULL;
+      *ns_out = dup_watched_namespace (plugin);
+      return TRUE;
     }
-  found = g_find_program_in_path (name);
-  if (found == NULL)
-    g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
-                 "%s is not in PATH and $%s is not set; %s, or set $%s to its path", name, variable,
-                 install_hint, variable);
-  return found;
+  if (!berth_image_namespace_check (ns, error))
+    return FALSE;
+  *ns_out = g_strdup (ns);
+  return TRUE;
 }
 
-static gboolean
-check_socket (BerthNerdctlPlugin *self, GError **error)
+/* nerdctl --address <socket> [--namespace @ns] … */
+static void
+add_engine_args (GStrvBuilder *argv, const gchar *socket, const gchar *ns)
 {
-  g_autofree gchar *socket = socket_path (self);
-
-  if (g_file_test (socket, G_FILE_TEST_EXISTS))
-    return TRUE;
-  g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
-               "The containerd socket %s does not exist, so the engine cannot be reached; start "
-               "Berth (berthctl start) and try again once it is STARTED",
-               socket);
-  return FALSE;
-}
-
-/* nerdctl --address <socket> [--namespace @ns] @args… */
-static GStrv
-nerdctl_argv (BerthNerdctlPlugin *self, const gchar *ns, const gchar *const *args, GError **error)
-{
-  g_autofree gchar *nerdctl = NULL;
-  g_autofree gchar *socket = NULL;
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-
-  nerdctl = find_program ("BERTH_NERDCTL", "nerdctl",
-                          "install nerdctl (containerd's Docker-compatible CLI)", error);
-  if (nerdctl == NULL || !check_socket (self, error))
-    return NULL;
-  socket = socket_path (self);
-  g_strv_builder_add_many (builder, nerdctl, "--address", socket, NULL);
+  g_strv_builder_add_many (argv, "--address", socket, NULL);
   if (ns != NULL)
-    g_strv_builder_add_many (builder, "--namespace", ns, NULL);
-  g_strv_builder_addv (builder, (const gchar **)args);
-  return g_strv_builder_end (builder);
+    g_strv_builder_add_many (argv, "--namespace", ns, NULL);
 }
 
 /* The caller's environment, without what would point nerdctl elsewhere. */
 static GStrv
-nerdctl_envp (void)
+dup_environ (void)
 {
   GStrv envp = g_get_environ ();
 
@@ -182,23 +74,48 @@ nerdctl_envp (void)
   return envp;
 }
 
-/* Whether the images of @list differ from the last ones seen: the first
- * list is what later ones are measured against. */
-static void
-note_images (BerthNerdctlPlugin *self, JsonNode *list)
+/* trivy reads containerd's images through these. */
+static GStrv
+scan_environ (BerthPlugin *plugin, GStrv envp, const gchar *socket)
 {
-  gboolean had_list = self->images != NULL;
+  g_autofree gchar *ns = dup_watched_namespace (plugin);
 
-  if (berth_image_list_equal (self->images, list))
-    return;
-  g_clear_pointer (&self->images, json_node_unref);
-  self->images = json_node_ref (list);
-  if (had_list && self->active)
-    {
-      g_debug ("The image list changed");
-      g_signal_emit_by_name (self, "images-changed");
-    }
+  envp = g_environ_setenv (envp, "CONTAINERD_ADDRESS", socket, TRUE);
+  return g_environ_setenv (envp, "CONTAINERD_NAMESPACE", ns, TRUE);
 }
+
+/* Builds go to the BuildKit the VM forwards next to containerd. */
+static GStrv
+dup_build_options (BerthPlugin *plugin)
+{
+  g_autofree gchar *path
+      = g_build_filename (berth_plugin_get_paths (plugin)->data, "buildkitd.sock", NULL);
+  g_autofree gchar *host = g_strconcat ("unix://", path, NULL);
+  const gchar *options[] = { "--buildkit-host", host, NULL };
+
+  return g_strdupv ((gchar **)options);
+}
+
+static const gchar *const list_args[] = { "images", "--format", "{{json .}}", NULL };
+
+static const BerthCliImagesEngine nerdctl_engine = {
+  .log_domain = G_LOG_DOMAIN,
+  .component = COMPONENT,
+  .program = "nerdctl",
+  .program_variable = "BERTH_NERDCTL",
+  .install_hint = "install nerdctl (containerd's Docker-compatible CLI)",
+  .engine_name = "containerd",
+  .socket_name = "containerd.sock",
+  .list_args = list_args,
+  .add_engine_args = add_engine_args,
+  .dup_environ = dup_environ,
+  .scan_environ = scan_environ,
+  .resolve_namespace = resolve_namespace,
+  .dup_watched_namespace = dup_watched_namespace,
+  .dup_build_options = dup_build_options,
+};
+
+/* ---- namespaces --------------------------------------------------------- */
 
 static gint
 compare_names (gconstpointer a, gconstpointer b)
@@ -206,292 +123,48 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const gchar *const *)a, *(const gchar *const *)b);
 }
 
+/* `nerdctl namespace list --quiet`: one name a line, with "default" added
+ * when missing, sorted. */
 static void
-on_op_done (GObject *source, GAsyncResult *res, gpointer user_data)
+complete_namespaces (GTask *task, const BerthSubprocessResult *result)
 {
-  g_autoptr (GTask) task = user_data;
-  BerthNerdctlPlugin *self = g_task_get_source_object (task);
-  OpData *op = g_task_get_task_data (task);
-  g_autoptr (BerthSubprocessResult) result = NULL;
-  g_autoptr (GError) error = NULL;
+  BerthPlugin *plugin = g_task_get_source_object (task);
+  gsize len = 0;
+  const gchar *data = g_bytes_get_data (result->stdout_bytes, &len);
+  g_autofree gchar *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  guint n_skipped = 0;
 
-  result = berth_subprocess_run_finish (res, &error);
-  if (result == NULL || !berth_image_cli_check ((const gchar *const *)op->argv, result, &error))
+  /* Only stdout holds names; stderr may carry warnings. */
+  text = g_utf8_make_valid (data != NULL ? data : "", (gssize)len);
+  lines = g_strsplit (text, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++)
     {
-      berth_error_convert (&error);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  switch (op->kind)
-    {
-    case OP_LIST:
-      {
-        BerthImageListStats stats;
-        gsize len = 0;
-        const gchar *data = g_bytes_get_data (result->stdout_bytes, &len);
-        g_autoptr (JsonNode) list = berth_image_list_parse (data, len, op->ns, &stats);
-
-        if (stats.n_skipped > 0 || stats.n_dropped > 0)
-          berth_log_line (logs_dir (self), COMPONENT,
-                          "nerdctl images in %s: %u lines were not images and were skipped; %u "
-                          "images past the limit of %d were left out",
-                          op->ns, stats.n_skipped, stats.n_dropped, BERTH_IMAGE_LIST_MAX_IMAGES);
-        if (op->watched)
-          note_images (self, list);
-        g_task_return_pointer (task, g_steal_pointer (&list), (GDestroyNotify)json_node_unref);
-        return;
-      }
-    case OP_NAMESPACES:
-      {
-        gsize len = 0;
-        const gchar *data = g_bytes_get_data (result->stdout_bytes, &len);
-        g_autofree gchar *text = NULL;
-        g_auto (GStrv) lines = NULL;
-        g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-        guint n_skipped = 0;
-
-        /* Only stdout holds names; stderr may carry warnings. */
-        text = g_utf8_make_valid (data != NULL ? data : "", (gssize)len);
-        lines = g_strsplit (text, "\n", -1);
-        for (gsize i = 0; lines[i] != NULL; i++)
-          {
-            g_strstrip (lines[i]);
-            if (lines[i][0] == '\0')
-              continue;
-            if (!berth_image_namespace_check (lines[i], NULL))
-              {
-                n_skipped++;
-                continue;
-              }
-            if (!g_ptr_array_find_with_equal_func (names, lines[i], g_str_equal, NULL))
-              g_ptr_array_add (names, g_strdup (lines[i]));
-          }
-        if (n_skipped > 0)
-          berth_log_line (logs_dir (self), COMPONENT,
-                          "nerdctl namespace list: %u lines were not namespace names and were "
-                          "skipped",
-                          n_skipped);
-        if (!g_ptr_array_find_with_equal_func (names, "default", g_str_equal, NULL))
-          g_ptr_array_add (names, g_strdup ("default"));
-        g_ptr_array_sort (names, compare_names);
-        g_ptr_array_add (names, NULL);
-        g_task_return_pointer (task, g_ptr_array_free (g_steal_pointer (&names), FALSE),
-                               (GDestroyNotify)g_strfreev);
-        return;
-      }
-    case OP_SCAN:
-      {
-        gsize len = 0;
-        const gchar *data = g_bytes_get_data (result->stdout_bytes, &len);
-        JsonNode *report = berth_image_scan_report_parse (data, len, "trivy", &error);
-
-        if (report == NULL)
-          g_task_return_error (task, g_steal_pointer (&error));
-        else
-          g_task_return_pointer (task, report, (GDestroyNotify)json_node_unref);
-        return;
-      }
-    case OP_OUTPUT:
-    default:
-      {
-        g_autofree gchar *output = berth_image_cli_output (result);
-
-        berth_image_result_set_output (task, output);
-        g_task_return_boolean (task, TRUE);
-        /* Whoever watches sees the change now, not at the next tick. */
-        refresh (self);
-        return;
-      }
-    }
-}
-
-/* Runs @argv for @task (stealing both) and completes it as @kind says. */
-static void
-start_op (BerthNerdctlPlugin *self, GTask *task, OpKind kind, GStrv argv, GStrv envp,
-          const gchar *ns)
-{
-  OpData *op = g_new0 (OpData, 1);
-  g_autofree gchar *watched = watched_namespace (self);
-
-  op->kind = kind;
-  op->argv = argv;
-  op->envp = envp;
-  op->ns = g_strdup (ns);
-  op->watched = kind == OP_LIST && g_strcmp0 (ns, watched) == 0;
-  g_task_set_task_data (task, op, (GDestroyNotify)op_data_free);
-  berth_subprocess_run_async ((const gchar *const *)op->argv, (const gchar *const *)op->envp, NULL,
-                              logs_dir (self), COMPONENT, g_task_get_cancellable (task), on_op_done,
-                              task);
-}
-
-/* Starts `nerdctl … --namespace @ns @args…` for @task (stolen), or completes
- * it with the error that kept it from starting. @ns NULL: no namespace. */
-static void
-run_nerdctl (BerthNerdctlPlugin *self, GTask *task, OpKind kind, const gchar *ns,
-             const gchar *const *args)
-{
-  g_autoptr (GError) error = NULL;
-  GStrv argv = nerdctl_argv (self, ns, args, &error);
-
-  if (argv == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  start_op (self, task, kind, argv, nerdctl_envp (), ns);
-}
-
-/* A new GTask for an operation and the namespace it runs in (@ns_out); NULL
- * (with the task completed) when @ns is not a namespace. */
-static GTask *
-new_op_task (BerthNerdctlPlugin *self, gpointer source_tag, const gchar *ns, gchar **ns_out,
-             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
-{
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr (GError) error = NULL;
-
-  g_task_set_source_tag (task, source_tag);
-  *ns_out = resolve_namespace (self, ns, &error);
-  if (*ns_out == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return NULL;
-    }
-  return g_steal_pointer (&task);
-}
-
-/* ---- refresh ------------------------------------------------------------ */
-
-static void
-list_images (BerthNerdctlPlugin *self, GTask *task, const gchar *ns)
-{
-  static const gchar *const args[] = { "images", "--format", "{{json .}}", NULL };
-
-  run_nerdctl (self, task, OP_LIST, ns, args);
-}
-
-static void
-refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (source);
-  g_autoptr (JsonNode) list = NULL;
-  g_autoptr (GError) error = NULL;
-
-  self->refreshing = FALSE;
-  list = g_task_propagate_pointer (G_TASK (result), &error);
-  if (list == NULL)
-    {
-      berth_error_convert (&error);
-      /* Said once, not every few seconds, until it works again. */
-      if (!g_error_matches (error, BERTH_ERROR, BERTH_ERROR_CANCELLED) && !self->refresh_failing)
+      g_strstrip (lines[i]);
+      if (lines[i][0] == '\0')
+        continue;
+      if (!berth_image_namespace_check (lines[i], NULL))
         {
-          berth_log_line (logs_dir (self), COMPONENT,
-                          "Refreshing the image list failed: %s (retrying quietly)",
-                          error->message);
-          g_debug ("Refreshing the image list failed: %s", error->message);
-          self->refresh_failing = TRUE;
+          n_skipped++;
+          continue;
         }
+      if (!g_ptr_array_find_with_equal_func (names, lines[i], g_str_equal, NULL))
+        g_ptr_array_add (names, g_strdup (lines[i]));
     }
-  else if (self->refresh_failing)
-    {
-      berth_log_line (logs_dir (self), COMPONENT, "Refreshing the image list works again");
-      self->refresh_failing = FALSE;
-    }
-  if (self->refresh_again && self->active)
-    {
-      self->refresh_again = FALSE;
-      refresh (self);
-    }
-}
-
-static void
-refresh (BerthNerdctlPlugin *self)
-{
-  g_autofree gchar *ns = NULL;
-
-  if (!self->active)
-    return;
-  if (self->refreshing)
-    {
-      self->refresh_again = TRUE;
-      return;
-    }
-  self->refreshing = TRUE;
-  ns = watched_namespace (self);
-  list_images (self, g_task_new (self, self->refresh_cancellable, refresh_done, NULL), ns);
-}
-
-static gboolean
-on_refresh_tick (gpointer user_data)
-{
-  refresh (BERTH_NERDCTL_PLUGIN (user_data));
-  return G_SOURCE_CONTINUE;
-}
-
-static guint
-refresh_interval_ms (void)
-{
-  const gchar *text = g_getenv ("BERTH_IMAGES_REFRESH_MS");
-  guint64 value = 0;
-
-  if (text == NULL
-      || !g_ascii_string_to_unsigned (text, 10, MIN_REFRESH_MS, G_MAXUINT, &value, NULL))
-    return DEFAULT_REFRESH_MS;
-  return (guint)value;
+  if (n_skipped > 0)
+    berth_log_line (berth_plugin_get_paths (plugin)->logs, COMPONENT,
+                    "nerdctl namespace list: %u lines were not namespace names and were skipped",
+                    n_skipped);
+  if (!g_ptr_array_find_with_equal_func (names, "default", g_str_equal, NULL))
+    g_ptr_array_add (names, g_strdup ("default"));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  g_task_return_pointer (task, g_ptr_array_free (g_steal_pointer (&names), FALSE),
+                         (GDestroyNotify)g_strfreev);
 }
 
 /* ---- BerthImageProcessor ------------------------------------------------ */
-
-static gboolean
-berth_nerdctl_plugin_activate (BerthImageProcessor *processor, BerthBackend *backend,
-                               GError **error)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  guint interval = refresh_interval_ms ();
-
-  g_set_object (&self->backend, backend);
-  if (self->active)
-    return TRUE;
-  self->active = TRUE;
-  self->refresh_again = FALSE;
-  self->refresh_cancellable = g_cancellable_new ();
-  self->refresh_id = g_timeout_add (interval, on_refresh_tick, self);
-  berth_log_line (logs_dir (self), COMPONENT, "Watching the images every %u ms", interval);
-  refresh (self);
-  return TRUE;
-}
-
-static void
-berth_nerdctl_plugin_deactivate (BerthImageProcessor *processor)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-
-  if (!self->active)
-    return;
-  self->active = FALSE;
-  self->refresh_again = FALSE;
-  g_clear_handle_id (&self->refresh_id, g_source_remove);
-  g_cancellable_cancel (self->refresh_cancellable);
-  g_clear_object (&self->refresh_cancellable);
-  g_clear_object (&self->backend);
-  berth_log_line (logs_dir (self), COMPONENT, "No longer watching the images");
-}
-
-static void
-berth_nerdctl_plugin_list_images_async (BerthImageProcessor *processor, const gchar *ns,
-                                        GCancellable *cancellable, GAsyncReadyCallback callback,
-                                        gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  g_autofree gchar *in_ns = NULL;
-  GTask *task = new_op_task (self, berth_nerdctl_plugin_list_images_async, ns, &in_ns, cancellable,
-                             callback, user_data);
-
-  if (task != NULL)
-    list_images (self, task, in_ns);
-}
 
 static void
 berth_nerdctl_plugin_list_namespaces_async (BerthImageProcessor *processor,
@@ -499,189 +172,18 @@ berth_nerdctl_plugin_list_namespaces_async (BerthImageProcessor *processor,
                                             gpointer user_data)
 {
   static const gchar *const args[] = { "namespace", "list", "--quiet", NULL };
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
   GTask *task = g_task_new (processor, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, berth_nerdctl_plugin_list_namespaces_async);
-  run_nerdctl (self, task, OP_NAMESPACES, NULL, args);
-}
-
-static void
-berth_nerdctl_plugin_pull_async (BerthImageProcessor *processor, const gchar *ref, const gchar *ns,
-                                 GCancellable *cancellable, GAsyncReadyCallback callback,
-                                 gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  g_autofree gchar *in_ns = NULL;
-  GTask *task = new_op_task (self, berth_nerdctl_plugin_pull_async, ns, &in_ns, cancellable,
-                             callback, user_data);
-  g_autoptr (GError) error = NULL;
-  const gchar *args[] = { "pull", ref, NULL };
-
-  if (task == NULL)
-    return;
-  if (!berth_image_ref_check (ref, "The image to pull", &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  run_nerdctl (self, task, OP_OUTPUT, in_ns, args);
-}
-
-static void
-berth_nerdctl_plugin_push_async (BerthImageProcessor *processor, const gchar *ref, const gchar *ns,
-                                 GCancellable *cancellable, GAsyncReadyCallback callback,
-                                 gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  g_autofree gchar *in_ns = NULL;
-  GTask *task = new_op_task (self, berth_nerdctl_plugin_push_async, ns, &in_ns, cancellable,
-                             callback, user_data);
-  g_autoptr (GError) error = NULL;
-  const gchar *args[] = { "push", ref, NULL };
-
-  if (task == NULL)
-    return;
-  if (!berth_image_ref_check (ref, "The image to push", &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  run_nerdctl (self, task, OP_OUTPUT, in_ns, args);
-}
-
-static void
-berth_nerdctl_plugin_build_async (BerthImageProcessor *processor, const gchar *context_dir,
-                                  const gchar *tag, const gchar *ns, GCancellable *cancellable,
-                                  GAsyncReadyCallback callback, gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  g_autofree gchar *in_ns = NULL;
-  GTask *task = new_op_task (self, berth_nerdctl_plugin_build_async, ns, &in_ns, cancellable,
-                             callback, user_data);
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *buildkit = buildkit_host (self);
-  const gchar *tagged[] = { "build", "--buildkit-host", buildkit, "--tag", tag, context_dir, NULL };
-  const gchar *untagged[] = { "build", "--buildkit-host", buildkit, context_dir, NULL };
-
-  if (task == NULL)
-    return;
-  if (!berth_image_context_check (context_dir, &error)
-      || (tag != NULL && !berth_image_ref_check (tag, "The tag to build", &error)))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  run_nerdctl (self, task, OP_OUTPUT, in_ns, tag != NULL ? tagged : untagged);
-}
-
-static void
-berth_nerdctl_plugin_tag_async (BerthImageProcessor *processor, const gchar *source,
-                                const gchar *target, const gchar *ns, GCancellable *cancellable,
-                                GAsyncReadyCallback callback, gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  g_autofree gchar *in_ns = NULL;
-  GTask *task = new_op_task (self, berth_nerdctl_plugin_tag_async, ns, &in_ns, cancellable,
-                             callback, user_data);
-  g_autoptr (GError) error = NULL;
-  const gchar *args[] = { "tag", source, target, NULL };
-
-  if (task == NULL)
-    return;
-  if (!berth_image_ref_check (source, "The image to tag", &error)
-      || !berth_image_ref_check (target, "The new tag", &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  run_nerdctl (self, task, OP_OUTPUT, in_ns, args);
-}
-
-static void
-berth_nerdctl_plugin_remove_async (BerthImageProcessor *processor, const gchar *ref,
-                                   const gchar *ns, GCancellable *cancellable,
-                                   GAsyncReadyCallback callback, gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  g_autofree gchar *in_ns = NULL;
-  GTask *task = new_op_task (self, berth_nerdctl_plugin_remove_async, ns, &in_ns, cancellable,
-                             callback, user_data);
-  g_autoptr (GError) error = NULL;
-  const gchar *args[] = { "rmi", ref, NULL };
-
-  if (task == NULL)
-    return;
-  if (!berth_image_ref_check (ref, "The image to remove", &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      g_object_unref (task);
-      return;
-    }
-  run_nerdctl (self, task, OP_OUTPUT, in_ns, args);
-}
-
-static void
-berth_nerdctl_plugin_scan_async (BerthImageProcessor *processor, const gchar *ref,
-                                 GCancellable *cancellable, GAsyncReadyCallback callback,
-                                 gpointer user_data)
-{
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (processor);
-  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *trivy = NULL;
-  g_autofree gchar *socket = NULL;
-  g_autofree gchar *ns = NULL;
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  GStrv envp;
-
-  g_task_set_source_tag (task, berth_nerdctl_plugin_scan_async);
-  if (!berth_image_ref_check (ref, "The image to scan", &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  trivy = find_program ("BERTH_TRIVY", "trivy", "install Aqua Security's trivy", &error);
-  if (trivy == NULL)
-    {
-      /* Scanning is an extra: without a scanner it is not supported here. */
-      g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED,
-                               "Images cannot be scanned for vulnerabilities: %s", error->message);
-      return;
-    }
-  if (!check_socket (self, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  socket = socket_path (self);
-  ns = watched_namespace (self);
-  /* trivy reads containerd's images through these. */
-  envp = nerdctl_envp ();
-  envp = g_environ_setenv (envp, "CONTAINERD_ADDRESS", socket, TRUE);
-  envp = g_environ_setenv (envp, "CONTAINERD_NAMESPACE", ns, TRUE);
-  g_strv_builder_add_many (builder, trivy, "image", "--quiet", "--format", "json", ref, NULL);
-  start_op (self, g_steal_pointer (&task), OP_SCAN, g_strv_builder_end (builder), envp, ns);
+  berth_cli_images_run (berth_cli_images_get (BERTH_PLUGIN (processor)), task, NULL, args,
+                        complete_namespaces);
 }
 
 static void
 berth_nerdctl_plugin_image_processor_init (BerthImageProcessorInterface *iface)
 {
-  /* The _finish vfuncs stay NULL: the core completes our GTasks itself. */
-  iface->activate = berth_nerdctl_plugin_activate;
-  iface->deactivate = berth_nerdctl_plugin_deactivate;
-  iface->list_images_async = berth_nerdctl_plugin_list_images_async;
+  berth_cli_images_implement (iface);
   iface->list_namespaces_async = berth_nerdctl_plugin_list_namespaces_async;
-  iface->pull_async = berth_nerdctl_plugin_pull_async;
-  iface->push_async = berth_nerdctl_plugin_push_async;
-  iface->build_async = berth_nerdctl_plugin_build_async;
-  iface->tag_async = berth_nerdctl_plugin_tag_async;
-  iface->remove_async = berth_nerdctl_plugin_remove_async;
-  iface->scan_async = berth_nerdctl_plugin_scan_async;
 }
 
 /* ---- object ------------------------------------------------------------- */
@@ -689,10 +191,7 @@ berth_nerdctl_plugin_image_processor_init (BerthImageProcessorInterface *iface)
 static void
 berth_nerdctl_plugin_dispose (GObject *object)
 {
-  BerthNerdctlPlugin *self = BERTH_NERDCTL_PLUGIN (object);
-
-  berth_nerdctl_plugin_deactivate (BERTH_IMAGE_PROCESSOR (self));
-  g_clear_pointer (&self->images, json_node_unref);
+  berth_image_processor_deactivate (BERTH_IMAGE_PROCESSOR (object));
   G_OBJECT_CLASS (berth_nerdctl_plugin_parent_class)->dispose (object);
 }
 
@@ -707,4 +206,5 @@ berth_nerdctl_plugin_class_init (BerthNerdctlPluginClass *klass)
 static void
 berth_nerdctl_plugin_init (BerthNerdctlPlugin *self)
 {
+  berth_cli_images_attach (BERTH_PLUGIN (self), &nerdctl_engine);
 }
