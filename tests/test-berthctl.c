@@ -5,11 +5,12 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+
+#include "berth-test-util.h"
 
 typedef struct
 {
@@ -34,21 +35,10 @@ run_clear (Run *r)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *config = NULL;
-  g_autofree gchar *share = NULL;
-  g_autofree gchar *cache = NULL;
-
-  f->root = g_dir_make_tmp ("berthctl-XXXXXX", &error);
-  g_assert_no_error (error);
-  config = g_build_filename (f->root, "config", NULL);
-  share = g_build_filename (f->root, "share", NULL);
-  cache = g_build_filename (f->root, "cache", NULL);
+  f->root = berth_test_make_root ("berthctl");
   f->envp = g_get_environ ();
   f->envp = g_environ_setenv (f->envp, "HOME", f->root, TRUE);
-  f->envp = g_environ_setenv (f->envp, "XDG_CONFIG_HOME", config, TRUE);
-  f->envp = g_environ_setenv (f->envp, "XDG_DATA_HOME", share, TRUE);
-  f->envp = g_environ_setenv (f->envp, "XDG_CACHE_HOME", cache, TRUE);
+  f->envp = berth_test_environ_under (f->envp, f->root);
   f->envp = g_environ_unsetenv (f->envp, "XDG_RUNTIME_DIR");
   /* Any free port: tests run side by side. */
   f->envp = g_environ_setenv (f->envp, "BERTH_API_PORT", "0", TRUE);
@@ -81,31 +71,11 @@ stop_leftover_daemon (Fixture *f)
     }
 }
 
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                                             G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
-                                                             NULL, NULL);
-  if (e != NULL)
-    {
-      GFileInfo *info;
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
-
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   stop_leftover_daemon (f);
-  rm_rf (f->root);
+  berth_test_rm_rf (f->root);
   g_free (f->root);
   g_strfreev (f->envp);
 }
@@ -113,16 +83,11 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static Run
 run_argv (Fixture *f, GPtrArray *argv)
 {
-  g_autoptr (GError) error = NULL;
   Run r = { 0 };
-  gint wait_status = 0;
 
   g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (gchar **) argv->pdata, f->envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &r.out,
-                &r.err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r.status = WEXITSTATUS (wait_status);
+  r.status = berth_test_spawn (NULL, (const gchar *const *) argv->pdata,
+                               (const gchar *const *) f->envp, G_SPAWN_SEARCH_PATH, &r.out, &r.err);
   return r;
 }
 

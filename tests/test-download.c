@@ -13,6 +13,8 @@
 #include "berth-download.h"
 #include "berth-error.h"
 
+#include "berth-test-util.h"
+
 #define GOOD_SIZE (3 * 1024 * 1024 + 4321)
 #define TRUNCATED_TOTAL 1000000
 #define TRUNCATED_SENT 100000
@@ -26,27 +28,6 @@ static GBytes *good_body;
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
-
-static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const gchar *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_unlink (path);
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
 
 static gchar *
 make_cache_dir (void)
@@ -76,17 +57,6 @@ list_dir (const gchar *path)
   g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   return g_strjoinv (" ", (gchar **)names->pdata);
-}
-
-static gchar *
-read_text (const gchar *path)
-{
-  g_autoptr (GError) error = NULL;
-  gchar *text = NULL;
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  return text;
 }
 
 static void
@@ -147,21 +117,14 @@ progress_clear (Progress *progress)
   g_clear_pointer (&progress->totals, g_array_unref);
 }
 
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
 static gchar *
 fetch (BerthDownloader *downloader, const gchar *url, const gchar *digest,
        GCancellable *cancellable, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  berth_downloader_fetch_async (downloader, url, digest, cancellable, got_result, &result);
+  berth_downloader_fetch_async (downloader, url, digest, cancellable, berth_test_store_result,
+                                &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   return berth_downloader_fetch_finish (downloader, result, error);
@@ -530,9 +493,9 @@ test_fetch_and_cache (void)
   names = list_dir (entry);
   g_assert_cmpstr (names, ==, "data sha256.digest url");
   assert_file_equals_bytes (path, good_body);
-  url_text = read_text (url_file);
+  url_text = berth_test_read_file (url_file);
   g_assert_cmpstr (url_text, ==, url);
-  digest_text = read_text (digest_file);
+  digest_text = berth_test_read_file (digest_file);
   g_assert_cmpstr (digest_text, ==, body_digest);
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0644);
@@ -599,7 +562,7 @@ test_fetch_sha512 (void)
   g_assert_no_error (error);
   assert_file_equals_bytes (path, good_body);
   /* The record is always the sha256, whatever was asked for. */
-  recorded = read_text (digest_file);
+  recorded = berth_test_read_file (digest_file);
   g_assert_cmpstr (recorded, ==, digest256);
   g_assert_cmpuint (ts->n_good, ==, 1);
 
@@ -688,7 +651,7 @@ test_fetch_redownload (void)
   g_assert_cmpstr (second, ==, first);
   g_assert_cmpuint (ts->n_other, ==, 2);
   assert_file_equals_bytes (second, new_body);
-  recorded = read_text (digest_file);
+  recorded = berth_test_read_file (digest_file);
   g_assert_cmpstr (recorded, ==, new_digest);
   names = list_dir (entry);
   g_assert_cmpstr (names, ==, "data sha256.digest url");
@@ -709,8 +672,8 @@ test_fetch_concurrent (void)
   g_autofree gchar *names = NULL;
   g_autoptr (GError) error = NULL;
 
-  berth_downloader_fetch_async (downloader, url, NULL, NULL, got_result, &result_a);
-  berth_downloader_fetch_async (downloader, url, NULL, NULL, got_result, &result_b);
+  berth_downloader_fetch_async (downloader, url, NULL, NULL, berth_test_store_result, &result_a);
+  berth_downloader_fetch_async (downloader, url, NULL, NULL, berth_test_store_result, &result_b);
   while (result_a == NULL || result_b == NULL)
     g_main_context_iteration (NULL, TRUE);
 
@@ -930,7 +893,7 @@ test_fetch_file_url (void)
   path = fetch (downloader, url, digest, NULL, &error);
   g_assert_no_error (error);
   assert_file_equals_bytes (path, good_body);
-  url_text = read_text (url_file);
+  url_text = berth_test_read_file (url_file);
   g_assert_cmpstr (url_text, ==, url);
   g_assert_cmpuint (progress.received->len, >=, 1);
   g_assert_cmpuint (g_array_index (progress.totals, guint64, 0), ==, g_bytes_get_size (good_body));
@@ -1146,7 +1109,7 @@ test_fetch_https_ca (void)
     g_assert_cmpuint (b.server->n_good, ==, 1);
 
     /* A's data is removed so that A is really contacted again. */
-    remove_tree (path_a);
+    berth_test_rm_rf (path_a);
     g_clear_pointer (&path_a, g_free);
     path_a = fetch (downloader, url_a, NULL, NULL, &error);
     g_assert_no_error (error);
@@ -1178,15 +1141,13 @@ test_fetch_https_ca (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
   const gchar *xdg[] = { "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
                          "XDG_RUNTIME_DIR" };
   const gchar *proxies[]
       = { "http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY" };
   int ret;
 
-  tmp_root = g_dir_make_tmp ("berth-test-download-XXXXXX", &error);
-  g_assert_no_error (error);
+  tmp_root = berth_test_make_root ("berth-test-download");
   for (gsize i = 0; i < G_N_ELEMENTS (xdg); i++)
     {
       g_autofree gchar *path = g_build_filename (tmp_root, xdg[i], NULL);
@@ -1226,7 +1187,7 @@ main (int argc, char **argv)
   ret = g_test_run ();
 
   g_bytes_unref (good_body);
-  remove_tree (tmp_root);
+  berth_test_rm_rf (tmp_root);
   g_free (tmp_root);
   return ret;
 }

@@ -5,6 +5,8 @@
 
 #include "berth.h"
 
+#include "berth-test-util.h"
+
 /* A plugin with every capability and no operations: each one must answer
  * NOT_SUPPORTED (async and sync) or its documented default. */
 #define TEST_TYPE_ALL_NULL (test_all_null_get_type ())
@@ -652,46 +654,16 @@ test_good_backend_start_cancelled (void)
   g_signal_handler_disconnect (backend, id);
 }
 
-static void
-rm_rf (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
-  const gchar *xdg_vars[]
-      = { "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR" };
-  g_autoptr (GError) error = NULL;
   g_autofree gchar *home = NULL;
   gint ret;
 
   g_test_init (&argc, &argv, NULL);
 
   /* Plugins may look up their paths: keep them off the real home. */
-  home = g_dir_make_tmp ("berth-test-home-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_setenv ("HOME", home, TRUE);
-  for (guint i = 0; i < G_N_ELEMENTS (xdg_vars); i++)
-    {
-      g_autofree gchar *dir = g_build_filename (home, xdg_vars[i], NULL);
-
-      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-      g_setenv (xdg_vars[i], dir, TRUE);
-    }
+  home = berth_test_isolate_home ("berth-test-home");
 
   g_test_add_func ("/interfaces/all-null/async-not-supported", test_all_null_async_not_supported);
   g_test_add_func ("/interfaces/all-null/sync-defaults", test_all_null_sync_defaults);
@@ -704,6 +676,6 @@ main (int argc, char **argv)
   g_test_add_func ("/interfaces/good/backend-start-cancelled", test_good_backend_start_cancelled);
 
   ret = g_test_run ();
-  rm_rf (home);
+  berth_test_rm_rf (home);
   return ret;
 }

@@ -6,23 +6,7 @@
 
 #include "berth.h"
 
-static void
-rm_rf (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
+#include "berth-test-util.h"
 
 /* The modules built by tests/plugins/meson.build. */
 static gchar *
@@ -501,25 +485,13 @@ test_exports_one_symbol (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree gchar *home = NULL;
   gint ret;
-  const gchar *xdg_vars[]
-      = { "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR" };
 
   g_test_init (&argc, &argv, NULL);
 
   /* Nothing here may touch the real home. */
-  home = g_dir_make_tmp ("berth-test-home-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_setenv ("HOME", home, TRUE);
-  for (guint i = 0; i < G_N_ELEMENTS (xdg_vars); i++)
-    {
-      g_autofree gchar *dir = g_build_filename (home, xdg_vars[i], NULL);
-
-      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-      g_setenv (xdg_vars[i], dir, TRUE);
-    }
+  home = berth_test_isolate_home ("berth-test-home");
 
   g_test_add_func ("/plugin-loader/good-plugin-loaded", test_good_plugin_loaded);
   g_test_add_func ("/plugin-loader/broken-plugins-reported", test_broken_plugins_reported);
@@ -533,6 +505,6 @@ main (int argc, char **argv)
   g_test_add_func ("/plugin-loader/exports-one-symbol", test_exports_one_symbol);
 
   ret = g_test_run ();
-  rm_rf (home);
+  berth_test_rm_rf (home);
   return ret;
 }

@@ -13,6 +13,8 @@
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
+#include "berth-test-util.h"
+
 #define GIB ((guint64)1 << 30)
 
 /* ------------------------------------------------------------------------ */
@@ -38,26 +40,6 @@ test_host (void)
   return make_host (16, 8, BERTH_PLATFORM_LINUX, FALSE);
 }
 
-static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = NULL;
-  const gchar *name;
-
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      dir = g_dir_open (path, 0, NULL);
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 /* A throwaway home for one test: XDG_CONFIG_HOME points into it and the
  * settings file is $XDG_CONFIG_HOME/berth/settings.json, not yet created. */
 typedef struct
@@ -70,10 +52,7 @@ typedef struct
 static void
 fixture_set_up (Fixture *fx, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  fx->dir = g_dir_make_tmp ("berth-test-settings-XXXXXX", &error);
-  g_assert_no_error (error);
+  fx->dir = berth_test_make_root ("berth-test-settings");
   fx->config_dir = g_build_filename (fx->dir, "config", NULL);
   g_setenv ("HOME", fx->dir, TRUE);
   g_setenv ("XDG_CONFIG_HOME", fx->config_dir, TRUE);
@@ -86,7 +65,7 @@ fixture_set_up (Fixture *fx, gconstpointer data)
 static void
 fixture_tear_down (Fixture *fx, gconstpointer data)
 {
-  remove_tree (fx->dir);
+  berth_test_rm_rf (fx->dir);
   g_free (fx->dir);
   g_free (fx->config_dir);
   g_free (fx->path);
@@ -101,29 +80,6 @@ write_settings_file (Fixture *fx, const gchar *contents)
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_file_set_contents (fx->path, contents, -1, &error);
   g_assert_no_error (error);
-}
-
-static gchar *
-read_fixture (const gchar *name)
-{
-  g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, "settings", name, NULL);
-  g_autoptr (GError) error = NULL;
-  gchar *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
-static gchar *
-read_file (const gchar *path)
-{
-  g_autoptr (GError) error = NULL;
-  gchar *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
 }
 
 static JsonNode *
@@ -447,7 +403,7 @@ test_first_run (Fixture *fx, gconstpointer data)
   g_assert_cmpint (g_stat (dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
 
-  contents = read_file (fx->path);
+  contents = berth_test_read_file (fx->path);
   g_assert_true (g_str_has_suffix (contents, "}\n"));
   written = parse (contents);
   g_assert_true (json_node_equal (written, defaults));
@@ -473,7 +429,7 @@ test_load_fills_missing_keys (Fixture *fx, gconstpointer data)
   g_assert_true (berth_settings_get_boolean (settings, "kubernetes.options.traefik"));
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 4);
   /* A current file is not rewritten just to add defaults. */
-  after = read_file (fx->path);
+  after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, text);
 }
 
@@ -492,7 +448,7 @@ test_load_beyond_host (Fixture *fx, gconstpointer data)
   g_assert_true (berth_settings_load (settings, &error));
   g_assert_no_error (error);
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 64);
-  after = read_file (fx->path);
+  after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, text);
 
   /* Another key can still change; the kept value is not re-judged. */
@@ -525,7 +481,7 @@ test_load_invalid_value (Fixture *fx, gconstpointer data)
   g_assert_false (berth_settings_load (settings, &error));
   assert_error_contains (error, BERTH_ERROR_INVALID_SETTING,
                          (const gchar *[]){ fx->path, "virtualMachine.accel", "hvf", NULL });
-  after = read_file (fx->path);
+  after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, text);
   corrupt = list_with_prefix (fx, "settings.json.");
   g_assert_cmpuint (corrupt->len, ==, 0);
@@ -557,13 +513,13 @@ check_corrupt_moved_aside (Fixture *fx, const gchar *text)
   g_assert_cmpstr (g_ptr_array_index (aside, 0), ==, basename);
 
   /* What the person wrote is kept, byte for byte. */
-  kept = read_file (corrupt_path);
+  kept = berth_test_read_file (corrupt_path);
   g_assert_cmpstr (kept, ==, text);
 
   /* Defaults are in use and on disk. */
   g_assert_false (berth_settings_is_first_run (settings));
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 4);
-  now_text = read_file (fx->path);
+  now_text = berth_test_read_file (fx->path);
   now = parse (now_text);
   g_assert_true (json_node_equal (now, defaults));
 }
@@ -571,7 +527,7 @@ check_corrupt_moved_aside (Fixture *fx, const gchar *text)
 static void
 test_load_corrupt (Fixture *fx, gconstpointer data)
 {
-  g_autofree gchar *text = read_fixture ("corrupt.json");
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "corrupt.json", NULL);
   check_corrupt_moved_aside (fx, text);
 }
 
@@ -594,7 +550,7 @@ test_load_too_deep (Fixture *fx, gconstpointer data)
 static void
 test_load_newer_version (Fixture *fx, gconstpointer data)
 {
-  g_autofree gchar *text = read_fixture ("newer.json");
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "newer.json", NULL);
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = berth_settings_new (fx->path, &host);
   g_autoptr (GError) error = NULL;
@@ -610,7 +566,7 @@ test_load_newer_version (Fixture *fx, gconstpointer data)
           "settings.json is version 9, written by a newer Berth; this Berth reads up "
           "to version 5",
           NULL });
-  after = read_file (fx->path);
+  after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, text);
   others = list_with_prefix (fx, "settings.json.");
   g_assert_cmpuint (others->len, ==, 0);
@@ -632,7 +588,7 @@ test_load_unrecognised_shape (Fixture *fx, gconstpointer data)
                          (const gchar *[]){ "no \"version\"",
                                             "do not look like an early Rancher Desktop file",
                                             NULL });
-  after = read_file (fx->path);
+  after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, text);
 }
 
@@ -668,7 +624,7 @@ test_crash_before_rename (Fixture *fx, gconstpointer data)
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = load_settings (fx, &host);
   g_autoptr (BerthSettings) reloaded = NULL;
-  g_autofree gchar *before = read_file (fx->path);
+  g_autofree gchar *before = berth_test_read_file (fx->path);
   g_autofree gchar *after = NULL;
   g_autofree gchar *tmp_text = NULL;
   g_autofree gchar *tmp_path = NULL;
@@ -697,11 +653,11 @@ test_crash_before_rename (Fixture *fx, gconstpointer data)
   tmps = list_with_prefix (fx, "settings.json.tmp-");
   g_assert_cmpuint (tmps->len, ==, 1);
   tmp_path = g_build_filename (dir, g_ptr_array_index (tmps, 0), NULL);
-  tmp_text = read_file (tmp_path);
+  tmp_text = berth_test_read_file (tmp_path);
   g_assert_nonnull (strstr (tmp_text, "\"memoryInGB\" : 3"));
 
   /* ...and the old file is whole and still what loads. */
-  after = read_file (fx->path);
+  after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, before);
   reloaded = load_settings (fx, &host);
   g_assert_cmpint (berth_settings_get_int (reloaded, "virtualMachine.memoryInGB"), ==, 4);
@@ -875,7 +831,7 @@ test_migrate_version_checks (void)
 static void
 test_migrate_rd_v3_file (Fixture *fx, gconstpointer data)
 {
-  g_autofree gchar *text = read_fixture ("rd-v3.json");
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "rd-v3.json", NULL);
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = NULL;
   g_autoptr (BerthSettings) reloaded = NULL;
@@ -910,7 +866,7 @@ test_migrate_rd_v3_file (Fixture *fx, gconstpointer data)
   g_assert_true (berth_settings_get_boolean (settings, "kubernetes.options.traefik"));
 
   /* The migrated settings were written back as version 5... */
-  written_text = read_file (fx->path);
+  written_text = berth_test_read_file (fx->path);
   written = parse (written_text);
   version = member_string (written, NULL, "version");
   g_assert_cmpstr (version, ==, "5");
@@ -928,14 +884,14 @@ test_migrate_rd_v3_file (Fixture *fx, gconstpointer data)
   /* ...and read back as they are, without another rewrite. */
   reloaded = load_settings (fx, &host);
   g_assert_cmpint (berth_settings_get_int (reloaded, "kubernetes.port"), ==, 6444);
-  rewritten_text = read_file (fx->path);
+  rewritten_text = berth_test_read_file (fx->path);
   g_assert_cmpstr (rewritten_text, ==, written_text);
 }
 
 static void
 test_migrate_rd_unversioned_file (Fixture *fx, gconstpointer data)
 {
-  g_autofree gchar *text = read_fixture ("rd-v1-unversioned.json");
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "rd-v1-unversioned.json", NULL);
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = NULL;
 
@@ -1004,7 +960,7 @@ test_validation_messages (Fixture *fx, gconstpointer data)
 {
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = load_settings (fx, &host);
-  g_autofree gchar *before = read_file (fx->path);
+  g_autofree gchar *before = berth_test_read_file (fx->path);
   g_autofree gchar *long_version = long_string_update ("kubernetes", "version", 5000);
   g_autofree gchar *long_list = long_list_update (1001);
   g_autofree gchar *too_deep = deep_update (40);
@@ -1137,7 +1093,7 @@ test_validation_messages (Fixture *fx, gconstpointer data)
       g_assert_null (changed);
 
       /* A refused update changes nothing, on disk or in memory. */
-      after = read_file (fx->path);
+      after = berth_test_read_file (fx->path);
       g_assert_cmpstr (after, ==, before);
       tmps = list_with_prefix (fx, "settings.json.tmp-");
       g_assert_cmpuint (tmps->len, ==, 0);
@@ -1215,7 +1171,7 @@ test_update_validated_whole (Fixture *fx, gconstpointer data)
 {
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = load_settings (fx, &host);
-  g_autofree gchar *before = read_file (fx->path);
+  g_autofree gchar *before = berth_test_read_file (fx->path);
   g_autofree gchar *after = NULL;
   g_autoptr (GError) error = NULL;
   GStatBuf st_before, st_after;
@@ -1227,7 +1183,7 @@ test_update_validated_whole (Fixture *fx, gconstpointer data)
                          (const gchar *[]){ "virtualMachine.numberCPUs: 99", NULL });
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 4);
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.numberCPUs"), ==, 2);
-  after = read_file (fx->path);
+  after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, before);
   g_assert_cmpint (g_stat (fx->path, &st_after), ==, 0);
   g_assert_cmpuint (st_after.st_ino, ==, st_before.st_ino);
@@ -1349,7 +1305,7 @@ test_reset (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (record.count, ==, 1);
   g_assert_true (g_strv_equal ((const gchar *const *)record.paths, expected));
   g_assert_cmpint (berth_settings_get_int (settings, "kubernetes.port"), ==, 6443);
-  text = read_file (fx->path);
+  text = berth_test_read_file (fx->path);
   on_disk = parse (text);
   g_assert_true (json_node_equal (on_disk, defaults));
   g_strfreev (record.paths);

@@ -10,6 +10,8 @@
 #include "berth-error.h"
 #include "berth-subprocess.h"
 
+#include "berth-test-util.h"
+
 /* Every test writes under this throwaway directory. */
 static gchar *test_root;
 
@@ -649,24 +651,6 @@ test_check_output_long_stderr (void)
   g_assert_nonnull (strstr (error->message, ": éé"));
 }
 
-static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -678,8 +662,7 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
 
-  test_root = g_dir_make_tmp ("berth-subprocess-XXXXXX", NULL);
-  g_assert_nonnull (test_root);
+  test_root = berth_test_make_root ("berth-subprocess");
   home = g_build_filename (test_root, "home", NULL);
   data_home = g_build_filename (test_root, "data", NULL);
   config_home = g_build_filename (test_root, "config", NULL);
@@ -715,7 +698,7 @@ main (int argc, char **argv)
   g_test_add_func ("/spawn/check-output/long-stderr", test_check_output_long_stderr);
 
   status = g_test_run ();
-  remove_tree (test_root);
+  berth_test_rm_rf (test_root);
   g_free (test_root);
   return status;
 }

@@ -7,7 +7,6 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -15,6 +14,8 @@
 #include <libsoup/soup.h>
 
 #include "berth.h"
+
+#include "berth-test-util.h"
 
 #define WAIT_SECONDS 30
 #define PASSWORD_LENGTH 32
@@ -74,28 +75,6 @@ berthd_path (void)
   return path;
 }
 
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-
-  if (e != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
-
 static JsonNode *
 parse_json (const gchar *text)
 {
@@ -117,50 +96,6 @@ read_json_file (const gchar *path)
   g_file_get_contents (path, &text, NULL, &error);
   g_assert_no_error (error);
   return parse_json (text);
-}
-
-static gboolean
-on_timeout_flag (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_tick (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the main context until @done says so or WAIT_SECONDS pass. @done is
- * asked again at least every 20 ms, so it may poll (files, HTTP). */
-static gboolean
-iterate_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
-  guint tick_id = g_timeout_add (20, on_tick, NULL);
-  gboolean ok;
-
-  while (!(ok = done (data)) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  g_source_remove (tick_id);
-  return ok;
-}
-
-/* Lets time pass with the main context running. */
-static void
-pause_ms (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, on_timeout_flag, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
 }
 
 static gchar *
@@ -305,7 +240,7 @@ wait_for_state (Fixture *f, const gchar *want)
 {
   StateWait w = { f, want };
 
-  g_assert_true (iterate_until (state_is, &w));
+  g_assert_true (berth_test_iterate_until (state_is, &w, WAIT_SECONDS));
 }
 
 /* ---- berthd ----------------------------------------------------------- */
@@ -313,10 +248,7 @@ wait_for_state (Fixture *f, const gchar *want)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->root = g_dir_make_tmp ("berth-api-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->root = berth_test_make_root ("berth-api");
   f->config = g_build_filename (f->root, "config", NULL);
   f->data = g_build_filename (f->root, "share", NULL);
   f->cache = g_build_filename (f->root, "cache", NULL);
@@ -328,19 +260,12 @@ fixture_setup (Fixture *f, gconstpointer data)
                                               N_CLIENTS, NULL);
 }
 
-/* A berthd whose test dies (a timeout, a failed assertion) goes too. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 static GSubprocessLauncher *
 new_launcher (Fixture *f)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, berth_test_die_with_parent, NULL, NULL);
 
   /* Everything the daemon could write lands under the throwaway root. */
   g_subprocess_launcher_setenv (launcher, "HOME", f->root, TRUE);
@@ -363,25 +288,15 @@ static gboolean
 credentials_ready (gpointer user_data)
 {
   StartWait *w = user_data;
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *object;
 
   if (w->f->exited)
     {
       w->exited = TRUE;
       return TRUE;
     }
-  if (!json_parser_load_from_file (parser, w->f->credentials_path, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return FALSE;
-  object = json_node_get_object (json_parser_get_root (parser));
   /* A file from an earlier run of this test's daemon does not count. */
-  if (json_object_get_int_member (object, "pid") != w->f->pid)
-    return FALSE;
-  w->f->port = (guint)json_object_get_int_member (object, "port");
-  g_free (w->f->password);
-  w->f->password = g_strdup (json_object_get_string_member (object, "password"));
-  return TRUE;
+  return berth_test_read_credentials (w->f->credentials_path, w->f->pid, &w->f->port,
+                                      &w->f->password);
 }
 
 static void
@@ -417,15 +332,6 @@ daemon_spawn (Fixture *f, GSubprocessLauncher *launcher, const gchar *first_arg,
   g_subprocess_wait_async (f->berthd, NULL, on_berthd_exited, f);
 }
 
-static void
-show_stderr (Fixture *f)
-{
-  g_autofree gchar *text = NULL;
-
-  if (g_file_get_contents (f->stderr_path, &text, NULL, NULL))
-    g_test_message ("berthd's stderr:\n%s", text);
-}
-
 /* Starts berthd with @port_arg ("0" for any free port) and waits until its
  * credentials file names it. */
 static void
@@ -435,9 +341,9 @@ daemon_start_on (Fixture *f, const gchar *port_arg)
   StartWait w = { f, FALSE };
 
   daemon_spawn (f, launcher, "--foreground", "--verbose", "--port", port_arg, NULL);
-  g_assert_true (iterate_until (credentials_ready, &w));
+  g_assert_true (berth_test_iterate_until (credentials_ready, &w, WAIT_SECONDS));
   if (w.exited)
-    show_stderr (f);
+    berth_test_show_stderr ("berthd", f->stderr_path);
   g_assert_false (w.exited);
   g_assert_cmpuint (f->port, >, 0);
 }
@@ -458,9 +364,9 @@ has_exited (gpointer user_data)
 static gint
 daemon_wait_exit (Fixture *f)
 {
-  g_assert_true (iterate_until (has_exited, f));
+  g_assert_true (berth_test_iterate_until (has_exited, f, WAIT_SECONDS));
   if (!g_subprocess_get_if_exited (f->berthd))
-    show_stderr (f);
+    berth_test_show_stderr ("berthd", f->stderr_path);
   g_assert_true (g_subprocess_get_if_exited (f->berthd));
   return g_subprocess_get_exit_status (f->berthd);
 }
@@ -471,11 +377,11 @@ fixture_teardown (Fixture *f, gconstpointer data)
   if (f->berthd != NULL)
     {
       if (g_test_failed ())
-        show_stderr (f);
+        berth_test_show_stderr ("berthd", f->stderr_path);
       if (!f->exited)
         {
           g_subprocess_send_signal (f->berthd, SIGTERM);
-          if (!iterate_until (has_exited, f))
+          if (!berth_test_iterate_until (has_exited, f, WAIT_SECONDS))
             {
               g_subprocess_force_exit (f->berthd);
               g_subprocess_wait (f->berthd, NULL, NULL);
@@ -484,7 +390,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
       g_clear_object (&f->berthd);
     }
   g_clear_object (&f->session);
-  rm_rf (f->root);
+  berth_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->config);
   g_free (f->data);
@@ -1175,7 +1081,7 @@ test_concurrent_puts (Fixture *f, gconstpointer data)
                                             &c);
         }
     }
-  g_assert_true (iterate_until (all_done, &c));
+  g_assert_true (berth_test_iterate_until (all_done, &c, WAIT_SECONDS));
   g_assert_cmpuint (c.accepted, ==, N_CLIENTS * N_PUTS_PER_CLIENT);
   g_assert_cmpuint (c.refused, ==, 0);
 
@@ -1259,7 +1165,7 @@ events_connect (Fixture *f, Events *ev, AuthMode auth)
   add_auth (f, msg, auth);
   soup_session_websocket_connect_async (f->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_ws_connected, ev);
-  g_assert_true (iterate_until (connect_done, ev));
+  g_assert_true (berth_test_iterate_until (connect_done, ev, WAIT_SECONDS));
 }
 
 static void
@@ -1328,7 +1234,7 @@ wait_event (Events *ev, guint from, const gchar *type, const gchar *key, const g
 {
   EventWait w = { ev, from, type, key, value, 0 };
 
-  if (!iterate_until (event_seen, &w))
+  if (!berth_test_iterate_until (event_seen, &w, WAIT_SECONDS))
     {
       for (guint i = 0; i < ev->events->len; i++)
         {
@@ -1569,7 +1475,7 @@ test_factory_reset (Fixture *f, gconstpointer data)
                      default_ns)
           == 0)
         break;
-      pause_ms (20);
+      berth_test_pause_ms (20);
     }
   {
     g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);

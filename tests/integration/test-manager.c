@@ -9,6 +9,8 @@
 
 #include "berth.h"
 
+#include "berth-test-util.h"
+
 #define WAIT_SECONDS 30
 
 typedef struct
@@ -21,42 +23,6 @@ typedef struct
   GPtrArray *settings_events; /* gchar*: keys joined by "," */
   guint progress_events;
 } Fixture;
-
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-
-  if (e != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
-
-static BerthPaths *
-paths_under (const gchar *root)
-{
-  g_autofree gchar *config = g_build_filename (root, "config", NULL);
-  g_autofree gchar *data = g_build_filename (root, "share", NULL);
-  g_autofree gchar *cache = g_build_filename (root, "cache", NULL);
-  g_auto (GStrv) envp = NULL;
-
-  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
-  envp = g_environ_setenv (envp, "XDG_DATA_HOME", data, TRUE);
-  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache, TRUE);
-  return berth_paths_new_for_platform (BERTH_PLATFORM_LINUX, (const gchar *const *)envp, root);
-}
 
 static void
 on_state_changed (BerthManager *manager, BerthState state, const gchar *reason, Fixture *f)
@@ -107,11 +73,8 @@ load_manager (Fixture *f, const gchar *plugin_dir)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->root = g_dir_make_tmp ("berth-manager-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->paths = paths_under (f->root);
+  f->root = berth_test_make_root ("berth-manager");
+  f->paths = berth_test_paths_under (f->root);
   f->states = g_ptr_array_new_with_free_func (g_free);
   f->plugin_events = g_ptr_array_new_with_free_func (g_free);
   f->settings_events = g_ptr_array_new_with_free_func (g_free);
@@ -125,7 +88,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_pointer (&f->states, g_ptr_array_unref);
   g_clear_pointer (&f->plugin_events, g_ptr_array_unref);
   g_clear_pointer (&f->settings_events, g_ptr_array_unref);
-  rm_rf (f->root);
+  berth_test_rm_rf (f->root);
   g_free (f->root);
 }
 
@@ -184,22 +147,16 @@ on_reset_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static gboolean
-on_timeout (gpointer user_data)
+result_done (gpointer user_data)
 {
-  *(gboolean *)user_data = TRUE;
-  return G_SOURCE_REMOVE;
+  return ((Result *)user_data)->done;
 }
 
 static void
 wait_for (Result *r)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout, &timed_out);
-
-  while (!r->done && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
+  berth_test_iterate_until (result_done, r, WAIT_SECONDS);
   g_assert_true (r->done);
-  g_source_remove (id);
 }
 
 static void
@@ -232,17 +189,28 @@ stop_and_wait (Fixture *f)
   g_assert_true (r.ok);
 }
 
+typedef struct
+{
+  Fixture *f;
+  BerthState state;
+} StateWait;
+
+static gboolean
+state_reached (gpointer user_data)
+{
+  StateWait *w = user_data;
+
+  return berth_manager_get_state (w->f->manager) == w->state;
+}
+
 static void
 wait_for_state (Fixture *f, BerthState state)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout, &timed_out);
+  StateWait w = { f, state };
 
-  while (berth_manager_get_state (f->manager) != state && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
+  berth_test_iterate_until (state_reached, &w, WAIT_SECONDS);
   g_assert_cmpstr (berth_state_to_string (berth_manager_get_state (f->manager)), ==,
                    berth_state_to_string (state));
-  g_source_remove (id);
 }
 
 static gchar *
@@ -710,7 +678,7 @@ test_diagnostics (Fixture *f, gconstpointer data)
 
     while (deep->len < 120)
       g_string_append (deep, "/a-rather-long-directory-name");
-    paths = paths_under (deep->str);
+    paths = berth_test_paths_under (deep->str);
     manager = berth_manager_new (paths, NULL);
     checks = berth_manager_run_diagnostics (manager);
     sockets = find_check (checks, "SOCKET_PATH_LENGTH");

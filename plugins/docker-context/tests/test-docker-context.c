@@ -13,6 +13,8 @@
 
 #include <berth.h>
 
+#include "berth-test-util.h"
+
 #define WAIT_SECONDS 20
 /* sha256 of "berth", as docker names a context's directory. */
 #define BERTH_DIGEST "5c2f64c7f21efd5fb5e3d6a499abe5eacb248ae6f6f0085387c9a056d10ef5fd"
@@ -35,49 +37,13 @@ typedef struct
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-
-  if (e != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
-
 static void
 write_file (const gchar *path, const gchar *text, gint mode)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree gchar *dir = g_path_get_dirname (path);
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (path, mode), ==, 0);
-}
-
-static gchar *
-read_file (const gchar *path)
-{
-  g_autoptr (GError) error = NULL;
-  gchar *text = NULL;
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  return text;
+  berth_test_write_file (path, text, mode);
 }
 
 static guint
@@ -103,7 +69,7 @@ parse (const gchar *text)
 static JsonNode *
 read_json (const gchar *path)
 {
-  g_autofree gchar *text = read_file (path);
+  g_autofree gchar *text = berth_test_read_file (path);
 
   return parse (text);
 }
@@ -131,26 +97,11 @@ on_changed (BerthIntegration *integration, Fixture *f)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *config = NULL;
-  g_autofree gchar *share = NULL;
-  g_autofree gchar *cache = NULL;
-  g_autofree gchar *settings_path = NULL;
   g_autofree gchar *socket = NULL;
-  g_auto (GStrv) envp = NULL;
-  BerthHostInfo host = { 0 };
   BerthPlugin *plugin;
 
-  f->root = g_dir_make_tmp ("berth-docker-context-XXXXXX", &error);
-  g_assert_no_error (error);
-  config = g_build_filename (f->root, "config", NULL);
-  share = g_build_filename (f->root, "share", NULL);
-  cache = g_build_filename (f->root, "cache", NULL);
-  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
-  envp = g_environ_setenv (envp, "XDG_DATA_HOME", share, TRUE);
-  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache, TRUE);
-  f->paths
-      = berth_paths_new_for_platform (BERTH_PLATFORM_LINUX, (const gchar *const *)envp, f->root);
+  f->root = berth_test_make_root ("berth-docker-context");
+  f->paths = berth_test_paths_under (f->root);
 
   f->docker_config = g_build_filename (f->root, "docker-config", NULL);
   g_setenv ("DOCKER_CONFIG", f->docker_config, TRUE);
@@ -163,20 +114,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   socket = g_build_filename (f->paths->data, "docker.sock", NULL);
   f->host = g_strconcat ("unix://", socket, NULL);
 
-  host.platform = BERTH_PLATFORM_LINUX;
-  host.total_memory_bytes = (guint64)8 << 30;
-  host.n_cpus = 4;
-  settings_path = berth_paths_get_settings_file (f->paths);
-  f->settings = berth_settings_new (settings_path, &host);
-  berth_settings_load (f->settings, &error);
-  g_assert_no_error (error);
+  f->settings = berth_test_settings_new (f->paths, NULL);
 
   /* BERTH_PLUGIN_PATH names the directory the module was built in. */
-  f->loader = berth_plugin_loader_new (f->settings, f->paths);
-  berth_plugin_loader_load_all (f->loader, NULL, &error);
-  g_assert_no_error (error);
-  plugin = berth_plugin_loader_find (f->loader, "docker-context");
-  g_assert_nonnull (plugin);
+  plugin = berth_test_load_plugin (f->settings, f->paths, "docker-context", &f->loader);
   g_assert_true (BERTH_IS_INTEGRATION (plugin));
   f->integration = BERTH_INTEGRATION (plugin);
   g_signal_connect (f->integration, "changed", G_CALLBACK (on_changed), f);
@@ -189,7 +130,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->loader);
   g_clear_object (&f->settings);
   g_clear_pointer (&f->paths, berth_paths_free);
-  rm_rf (f->root);
+  berth_test_rm_rf (f->root);
   g_unsetenv ("DOCKER_CONFIG");
   g_unsetenv ("DOCKER_HOST");
   g_unsetenv ("DOCKER_CONTEXT");
@@ -214,34 +155,13 @@ on_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static gboolean
-on_timeout_flag (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
-
-  while (*slot == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (id);
-  return *slot;
-}
-
-static gboolean
 apply (Fixture *f, BerthState state, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
   berth_integration_apply_async (f->integration, state, NULL, on_done, &result);
-  return berth_integration_apply_finish (f->integration, wait_result (&result), error);
+  return berth_integration_apply_finish (f->integration,
+                                         berth_test_wait_result (&result, WAIT_SECONDS), error);
 }
 
 static void
@@ -259,7 +179,8 @@ set_integration (Fixture *f, const gchar *name, gboolean enabled, GError **error
   g_autoptr (GAsyncResult) result = NULL;
 
   berth_integration_set_async (f->integration, name, enabled, NULL, on_done, &result);
-  return berth_integration_set_finish (f->integration, wait_result (&result), error);
+  return berth_integration_set_finish (f->integration,
+                                       berth_test_wait_result (&result, WAIT_SECONDS), error);
 }
 
 static void
@@ -269,7 +190,8 @@ remove_ok (Fixture *f)
   g_autoptr (GError) error = NULL;
 
   berth_integration_remove_async (f->integration, NULL, on_done, &result);
-  g_assert_true (berth_integration_remove_finish (f->integration, wait_result (&result), &error));
+  g_assert_true (berth_integration_remove_finish (
+      f->integration, berth_test_wait_result (&result, WAIT_SECONDS), &error));
   g_assert_no_error (error);
 }
 
@@ -386,7 +308,7 @@ test_location_and_content (Fixture *f, gconstpointer data)
   g_assert_cmpint (listed (f, NULL), ==, FALSE);
   apply_ok (f, BERTH_STATE_STOPPED);
 
-  meta = read_file (f->meta_file);
+  meta = berth_test_read_file (f->meta_file);
   g_assert_cmpstr (meta, ==, expected);
   g_assert_cmpuint (file_mode (f->meta_file), ==, 0644);
   g_assert_cmpuint (file_mode (f->meta_dir), ==, 0755);
@@ -421,13 +343,13 @@ test_home_docker_dir (Fixture *f, gconstpointer data)
   g_assert_true (g_str_has_prefix (g_get_home_dir (), g_get_tmp_dir ()));
   g_unsetenv ("DOCKER_CONFIG");
   apply_ok (f, BERTH_STATE_STOPPED);
-  meta = read_file (home_meta);
+  meta = berth_test_read_file (home_meta);
   g_assert_cmpstr (meta, ==, expected);
   g_assert_false (g_file_test (f->docker_config, G_FILE_TEST_EXISTS));
   g_assert_cmpint (listed (f, NULL), ==, TRUE);
   remove_ok (f);
   g_assert_false (g_file_test (home_meta, G_FILE_TEST_EXISTS));
-  rm_rf (home_docker);
+  berth_test_rm_rf (home_docker);
 }
 
 static void
@@ -613,7 +535,7 @@ test_malformed_config (Fixture *f, gconstpointer data)
       g_test_message ("%s", error->message);
       g_assert_nonnull (strstr (error->message, f->config_file));
       g_assert_nonnull (strstr (error->message, "fix or remove it"));
-      text = read_file (f->config_file);
+      text = berth_test_read_file (f->config_file);
       g_assert_cmpstr (text, ==, bad[i]);
       g_assert_false (g_file_test (f->state_file, G_FILE_TEST_EXISTS));
       /* The user sees it among the warnings too. */
@@ -740,7 +662,7 @@ test_points_elsewhere (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (why, "no Endpoints.docker.Host"));
 
   apply_ok (f, BERTH_STATE_STARTED);
-  meta = read_file (f->meta_file);
+  meta = berth_test_read_file (f->meta_file);
   g_assert_cmpstr (meta, ==, expected);
   g_assert_cmpint (listed (f, NULL), ==, TRUE);
   g_assert_cmpuint (f->n_changed, ==, 1);

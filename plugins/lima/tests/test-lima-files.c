@@ -19,6 +19,8 @@
 #include "berth-lima-yaml.h"
 #include "berth-settings.h"
 
+#include "berth-test-util.h"
+
 #define GIB ((guint64)1 << 30)
 #define TEST_KEY                                                                                   \
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBerthTestKeyOnlyForTestsXXXXXXXXXXXXXXXXX berth"
@@ -29,25 +31,6 @@ static gchar *test_home; /* $HOME, with a space and a quote in its name */
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
-
-static void
-remove_tree (const gchar *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const gchar *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
 
 /* A fresh directory under this run's root. */
 static gchar *
@@ -68,17 +51,6 @@ file_mode (const gchar *path)
 
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   return st.st_mode & 07777;
-}
-
-static gchar *
-read_text (const gchar *path)
-{
-  g_autoptr (GError) error = NULL;
-  gchar *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
 }
 
 /* Whether @text is one well-formed YAML stream (checked with libyaml). */
@@ -335,12 +307,12 @@ test_yaml_round_trip (void)
 
   /* A second write over the first gives the same text. */
   {
-    g_autofree gchar *first = read_text (path);
+    g_autofree gchar *first = berth_test_read_file (path);
     g_autofree gchar *second = NULL;
 
     berth_lima_yaml_write (path, back, &error);
     g_assert_no_error (error);
-    second = read_text (path);
+    second = berth_test_read_file (path);
     g_assert_cmpstr (first, ==, second);
   }
 
@@ -377,7 +349,7 @@ test_yaml_shape (void)
   config->name = g_strdup ("0");
   berth_lima_yaml_write (path, config, &error);
   g_assert_no_error (error);
-  text = read_text (path);
+  text = berth_test_read_file (path);
 
   g_assert_true (g_str_has_prefix (text, "# Written by Berth; edits are overwritten on start\n"));
   g_assert_true (is_valid_yaml (text));
@@ -1182,7 +1154,7 @@ test_identity (void)
   g_assert_true (g_str_has_prefix (public_key, "ssh-ed25519 "));
   g_assert_true (g_str_has_suffix (public_key, " berth"));
   g_assert_null (strchr (public_key, '\n'));
-  private_first = read_text (private_path);
+  private_first = berth_test_read_file (private_path);
   g_assert_nonnull (strstr (private_first, "PRIVATE KEY"));
   /* Only the two files: no temporary names left. */
   {
@@ -1202,7 +1174,7 @@ test_identity (void)
 
     g_assert_true (berth_lima_ensure_identity (root, &again_path, &again_key, &error));
     g_assert_cmpstr (again_key, ==, public_key);
-    private_again = read_text (private_path);
+    private_again = berth_test_read_file (private_path);
     g_assert_cmpstr (private_again, ==, private_first);
   }
 
@@ -1234,14 +1206,12 @@ test_identity (void)
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree gchar *xdg = NULL;
   int status;
 
   /* Everything this test touches lives under one throwaway directory,
    * including $HOME, whose name has a space and a quote on purpose. */
-  test_root = g_dir_make_tmp ("berth-lima-files-XXXXXX", &error);
-  g_assert_no_error (error);
+  test_root = berth_test_make_root ("berth-lima-files");
   test_home = g_build_filename (test_root, "home o'brien", NULL);
   g_assert_cmpint (g_mkdir (test_home, 0700), ==, 0);
   g_setenv ("HOME", test_home, TRUE);
@@ -1277,7 +1247,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lima/instance/identity", test_identity);
   status = g_test_run ();
 
-  remove_tree (test_root);
+  berth_test_rm_rf (test_root);
   g_free (test_root);
   g_free (test_home);
   return status;

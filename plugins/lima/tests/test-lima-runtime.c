@@ -25,6 +25,8 @@
 #include "berth-lima-qmp.h"
 #include "berth-lima-ssh.h"
 
+#include "berth-test-util.h"
+
 static gchar *tmp_root;
 
 static gchar *
@@ -34,16 +36,6 @@ make_tmp (const gchar *name)
 
   g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
   return path;
-}
-
-static void
-write_file (const gchar *path, const gchar *text, gint mode)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (path, mode), ==, 0);
 }
 
 static gboolean
@@ -144,9 +136,9 @@ test_boot_mode (void)
   g_autoptr (GError) error = NULL;
   BerthLimaBootMode mode = BERTH_LIMA_BOOT_AUTO;
 
-  write_file (kernel, "k", 0644);
-  write_file (initrd, "i", 0644);
-  write_file (disk, "d", 0644);
+  berth_test_write_file (kernel, "k", 0644);
+  berth_test_write_file (initrd, "i", 0644);
+  berth_test_write_file (disk, "d", 0644);
 
   g_assert_true (berth_lima_boot_mode_parse ("kernel", "boot-mode", &mode, &error));
   g_assert_cmpint (mode, ==, BERTH_LIMA_BOOT_KERNEL);
@@ -241,8 +233,8 @@ test_qemu_find (void)
   g_autoptr (GError) error = NULL;
   g_autofree gchar *found = NULL;
 
-  write_file (fake, "#!/bin/sh\necho 'QEMU emulator version 9.9.9'\n", 0755);
-  write_file (plain, "", 0644);
+  berth_test_write_file (fake, "#!/bin/sh\necho 'QEMU emulator version 9.9.9'\n", 0755);
+  berth_test_write_file (plain, "", 0644);
 
   g_setenv ("QEMU_SYSTEM_X86_64", fake, TRUE);
   found = berth_lima_qemu_find ("x86_64", &error);
@@ -329,7 +321,7 @@ fake_qemu (const gchar *dir, const gchar *console_text, const gchar *count_file)
       "exec sleep 30\n",
       count_file, console_text);
 
-  write_file (path, script, 0755);
+  berth_test_write_file (path, script, 0755);
   return g_steal_pointer (&path);
 }
 
@@ -373,7 +365,7 @@ test_accel_probe_and_cache (void)
       return;
     }
 
-  write_file (kernel, "not really a kernel", 0644);
+  berth_test_write_file (kernel, "not really a kernel", 0644);
   qemu = fake_qemu (dir, "[    0.000000] Linux version 6.1.0 (test)", count);
 
   /* The probe sees kernel output: KVM, recorded in the cache. */
@@ -418,7 +410,7 @@ test_accel_probe_and_cache (void)
       g_autoptr (GString) changed = g_string_new (script);
 
       g_string_replace (changed, "9.9.9", "9.9.10", 0);
-      write_file (qemu, changed->str, 0755);
+      berth_test_write_file (qemu, changed->str, 0755);
     }
   }
   start = g_get_monotonic_time ();
@@ -433,12 +425,13 @@ test_accel_probe_and_cache (void)
   /* A QEMU that gives up at once under KVM (as with nested KVM that
    * refuses the host CPU's MSRs): TCG, with QEMU's words. */
   g_clear_pointer (&reason, g_free);
-  write_file (qemu,
-              "#!/bin/sh\n"
-              "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 9.9.11'; exit 0; fi\n"
-              "echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69' >&2\n"
-              "exit 134\n",
-              0755);
+  berth_test_write_file (
+      qemu,
+      "#!/bin/sh\n"
+      "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 9.9.11'; exit 0; fi\n"
+      "echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69' >&2\n"
+      "exit 134\n",
+      0755);
   start = g_get_monotonic_time ();
   g_assert_true (berth_lima_accel_choose ("auto", qemu, "x86_64", kernel, cache, NULL, &accel,
                                           &reason, &error));
@@ -665,7 +658,7 @@ fake_recipe (const gchar *name, gboolean fail)
   g_autofree gchar *script = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (guest, 0755), ==, 0);
-  write_file (hash, "#!/bin/sh\necho " FAKE_HASH "\n", 0755);
+  berth_test_write_file (hash, "#!/bin/sh\necho " FAKE_HASH "\n", 0755);
   if (fail)
     script = g_strdup ("#!/bin/sh\n"
                        "echo 'Building guest image: reading the Debian mirrors'\n"
@@ -688,7 +681,7 @@ fake_recipe (const gchar *name, gboolean fail)
         "\"kernel_cmdline\": \"root=/dev/vda rw console=ttyS0 quiet test\"}\\n' "
         ">\"$2/manifest.json\"\n",
         data, FAKE_HASH);
-  write_file (build, script, 0755);
+  berth_test_write_file (build, script, 0755);
   return g_steal_pointer (&data);
 }
 
@@ -699,18 +692,12 @@ on_image_progress (BerthLimaImageCache *cache, const gchar *description, guint64
   g_ptr_array_add (seen, g_strdup (description));
 }
 
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **)user_data = g_object_ref (result);
-}
-
 static BerthLimaImage *
 ensure_image (BerthLimaImageCache *cache, const gchar *url, const gchar *sha256, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  berth_lima_image_cache_ensure_async (cache, url, sha256, NULL, got_result, &result);
+  berth_lima_image_cache_ensure_async (cache, url, sha256, NULL, berth_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   return berth_lima_image_cache_ensure_finish (cache, result, error);
@@ -755,7 +742,7 @@ test_image_build (void)
       g_autofree gchar *parent = g_path_get_dirname (path);
 
       g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-      write_file (path, "x", 0644);
+      berth_test_write_file (path, "x", 0644);
     }
   busy_fd = g_open (busy_lock, O_RDWR | O_CREAT, 0644);
   g_assert_cmpint (flock (busy_fd, LOCK_EX), ==, 0);
@@ -906,7 +893,7 @@ test_image_download (void)
   g_assert_false (g_file_test (cmdline, G_FILE_TEST_EXISTS));
 
   /* A bare disk image is a bootable disk: boot mode "disk". */
-  write_file (diskfile, "not a tar archive, a raw disk", 0644);
+  berth_test_write_file (diskfile, "not a tar archive, a raw disk", 0644);
   disk_sha = berth_checksum_file (BERTH_CHECKSUM_SHA256, diskfile, NULL, &error);
   disk_url = g_filename_to_uri (diskfile, NULL, &error);
   disk_image = ensure_image (cache, disk_url, disk_sha, &error);
@@ -917,38 +904,13 @@ test_image_download (void)
   g_assert_true (g_str_has_suffix (disk_image->disk, "/data"));
 }
 
-static gboolean
-remove_tree (const gchar *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return TRUE;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const gchar *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      return g_rmdir (path) == 0;
-    }
-  return g_unlink (path) == 0;
-}
-
 int
 main (int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
-  tmp_root = g_dir_make_tmp ("berth-lima-runtime-XXXXXX", &error);
-  g_assert_no_error (error);
+  tmp_root = berth_test_make_root ("berth-lima-runtime");
 
   g_test_add_func ("/lima/runtime/qemu-argv", test_qemu_argv);
   g_test_add_func ("/lima/runtime/boot-mode", test_boot_mode);
@@ -963,7 +925,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lima/runtime/image-build-fails", test_image_build_fails);
   g_test_add_func ("/lima/runtime/image-download", test_image_download);
   status = g_test_run ();
-  remove_tree (tmp_root);
+  berth_test_rm_rf (tmp_root);
   g_free (tmp_root);
   return status;
 }

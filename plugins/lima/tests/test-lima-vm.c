@@ -21,6 +21,8 @@
 
 #include <berth.h>
 
+#include "berth-test-util.h"
+
 typedef struct
 {
   gchar *root;
@@ -39,29 +41,13 @@ static Fixture fx;
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
 static gboolean
 vm_start (GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  berth_backend_start_async (fx.backend, NULL, got_result, &result);
-  return berth_backend_start_finish (fx.backend, wait_result (&result), error);
+  berth_backend_start_async (fx.backend, NULL, berth_test_store_result, &result);
+  return berth_backend_start_finish (fx.backend, berth_test_wait_result (&result, 0), error);
 }
 
 static gboolean
@@ -69,8 +55,8 @@ vm_stop (GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  berth_backend_stop_async (fx.backend, NULL, got_result, &result);
-  return berth_backend_stop_finish (fx.backend, wait_result (&result), error);
+  berth_backend_stop_async (fx.backend, NULL, berth_test_store_result, &result);
+  return berth_backend_stop_finish (fx.backend, berth_test_wait_result (&result, 0), error);
 }
 
 static BerthSubprocessResult *
@@ -78,8 +64,8 @@ vm_exec (const gchar *const *argv, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  berth_backend_exec_async (fx.backend, argv, NULL, NULL, got_result, &result);
-  return berth_backend_exec_finish (fx.backend, wait_result (&result), error);
+  berth_backend_exec_async (fx.backend, argv, NULL, NULL, berth_test_store_result, &result);
+  return berth_backend_exec_finish (fx.backend, berth_test_wait_result (&result, 0), error);
 }
 
 static gchar *
@@ -410,8 +396,8 @@ test_engine_socket (void)
     g_autoptr (GAsyncResult) result = NULL;
 
     berth_backend_forward_socket_async (fx.backend, "/run/docker.sock", host_socket, NULL,
-                                        got_result, &result);
-    berth_backend_forward_socket_finish (fx.backend, wait_result (&result), &error);
+                                        berth_test_store_result, &result);
+    berth_backend_forward_socket_finish (fx.backend, berth_test_wait_result (&result, 0), &error);
     g_assert_no_error (error);
   }
   g_assert_cmpint (g_stat (host_socket, &st), ==, 0);
@@ -783,8 +769,8 @@ test_persist_and_stop (void)
     g_autoptr (GAsyncResult) result = NULL;
 
     berth_backend_write_file_async (fx.backend, "/var/lib/berth-test/marker", contents, 0640, NULL,
-                                    got_result, &result);
-    berth_backend_write_file_finish (fx.backend, wait_result (&result), &error);
+                                    berth_test_store_result, &result);
+    berth_backend_write_file_finish (fx.backend, berth_test_wait_result (&result, 0), &error);
     g_assert_no_error (error);
   }
   {
@@ -823,8 +809,8 @@ test_persist_and_stop (void)
 
         berth_backend_copy_in_async (fx.backend, i == 0 ? dir : script,
                                      i == 0 ? "/opt/berth-test/dir" : "/usr/local/bin/berth-hello",
-                                     NULL, got_result, &copied);
-        berth_backend_copy_in_finish (fx.backend, wait_result (&copied), &error);
+                                     NULL, berth_test_store_result, &copied);
+        berth_backend_copy_in_finish (fx.backend, berth_test_wait_result (&copied, 0), &error);
         g_assert_no_error (error);
       }
     result = vm_exec (check_argv, &error);
@@ -950,8 +936,8 @@ test_poweroff_and_delete (void)
   g_assert_null (berth_backend_get_state_reason (fx.backend));
   assert_no_qemu ();
 
-  berth_backend_delete_async (fx.backend, NULL, got_result, &result);
-  berth_backend_delete_finish (fx.backend, wait_result (&result), &error);
+  berth_backend_delete_async (fx.backend, NULL, berth_test_store_result, &result);
+  berth_backend_delete_finish (fx.backend, berth_test_wait_result (&result, 0), &error);
   g_assert_no_error (error);
   g_assert_false (g_file_test (fx.instance_dir, G_FILE_TEST_EXISTS));
   g_assert_cmpint (berth_backend_get_state (fx.backend), ==, BERTH_STATE_STOPPED);
@@ -979,14 +965,11 @@ setup (void)
   g_autofree gchar *runtime = NULL;
   g_autofree gchar *berth_cache = NULL;
   g_autofree gchar *images_link = NULL;
-  g_autofree gchar *settings_path = NULL;
   g_autoptr (BerthPaths) paths = NULL;
-  g_autoptr (GError) error = NULL;
   BerthHostInfo host = { 0 };
   BerthPlugin *plugin;
 
-  fx.root = g_dir_make_tmp ("berth-vm-XXXXXX", &error);
-  g_assert_no_error (error);
+  fx.root = berth_test_make_root ("berth-vm");
   fx.home = make_dir (fx.root, "home");
   config = make_dir (fx.root, "config");
   data = make_dir (fx.root, "data");
@@ -1028,58 +1011,16 @@ setup (void)
   berth_host_info_detect (&host);
   host.total_memory_bytes = (guint64)1024 << 30;
   host.n_cpus = 1024;
-  settings_path = berth_paths_get_settings_file (paths);
-  fx.settings = berth_settings_new (settings_path, &host);
-  berth_settings_load (fx.settings, &error);
-  g_assert_no_error (error);
+  fx.settings = berth_test_settings_new (paths, &host);
   set_settings ("{\"virtualMachine\": {\"memoryInGB\": 2, \"numberCPUs\": 2, "
                 "\"diskSizeGiB\": 12, \"accel\": \"tcg\"}}");
 
-  fx.loader = berth_plugin_loader_new (fx.settings, paths);
-  berth_plugin_loader_load_all (fx.loader, NULL, &error);
-  g_assert_no_error (error);
-  plugin = berth_plugin_loader_find (fx.loader, "lima");
-  if (plugin == NULL)
-    {
-      GPtrArray *failures = berth_plugin_loader_get_failures (fx.loader);
-
-      for (guint i = 0; i < failures->len; i++)
-        {
-          BerthPluginFailure *failure = g_ptr_array_index (failures, i);
-
-          g_test_message ("plugin %s: %s", failure->name, failure->reason);
-        }
-      g_error ("the lima plugin did not load (BERTH_PLUGIN_PATH=%s)",
-               g_getenv ("BERTH_PLUGIN_PATH"));
-    }
+  plugin = berth_test_load_plugin (fx.settings, paths, "lima", &fx.loader);
   g_assert_true (BERTH_IS_BACKEND (plugin));
   fx.backend = BERTH_BACKEND (plugin);
   fx.progress = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (fx.backend, "progress", G_CALLBACK (on_progress), NULL);
   g_signal_connect (fx.backend, "port-forwards-changed", G_CALLBACK (on_forwards_changed), NULL);
-}
-
-static gboolean
-remove_tree (const gchar *path)
-{
-  GStatBuf st;
-
-  if (g_lstat (path, &st) != 0)
-    return TRUE;
-  if (S_ISDIR (st.st_mode))
-    {
-      g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-      const gchar *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-      return g_rmdir (path) == 0;
-    }
-  return g_unlink (path) == 0;
 }
 
 static void
@@ -1095,7 +1036,7 @@ teardown (void)
   g_clear_object (&fx.loader);
   g_clear_object (&fx.settings);
   if (fx.root != NULL && g_getenv ("BERTH_TEST_KEEP") == NULL)
-    remove_tree (fx.root);
+    berth_test_rm_rf (fx.root);
   g_free (fx.root);
   g_free (fx.home);
   g_free (fx.lima);

@@ -11,6 +11,8 @@
 
 #include <berth.h>
 
+#include "berth-test-util.h"
+
 #define WAIT_SECONDS 20
 
 typedef struct
@@ -28,78 +30,14 @@ typedef struct
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-
-  if (e != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
-
-static gchar *
-read_fixture (const gchar *name)
-{
-  g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, name, NULL);
-  g_autoptr (GError) error = NULL;
-  gchar *text = NULL;
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  return text;
-}
-
-static void
-write_file (const gchar *path, const gchar *text, gint mode)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (path, mode), ==, 0);
-}
-
 /* Puts fixture @name into the fake's directory as @as. */
 static void
 install_fixture (Fixture *f, const gchar *name, const gchar *as)
 {
-  g_autofree gchar *text = read_fixture (name);
+  g_autofree gchar *text = berth_test_read_fixture (name, NULL);
   g_autofree gchar *path = g_build_filename (f->fake_dir, as, NULL);
 
-  write_file (path, text, 0644);
-}
-
-/* The command lines the fake docker saw, one string each, arguments joined
- * by '|'; the log is emptied. */
-static GStrv
-take_commands (Fixture *f)
-{
-  g_autofree gchar *path = g_build_filename (f->fake_dir, "argv.log", NULL);
-  g_autofree gchar *text = NULL;
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) lines = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return g_strv_builder_end (builder);
-  g_remove (path);
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    if (lines[i][0] != '\0')
-      g_strv_builder_add (builder, lines[i]);
-  return g_strv_builder_end (builder);
+  berth_test_write_file (path, text, 0644);
 }
 
 /* What a command line of the fake looks like, from "images" on. */
@@ -112,7 +50,7 @@ expected_command (Fixture *f, const gchar *rest)
 static void
 assert_one_command (Fixture *f, const gchar *rest)
 {
-  g_auto (GStrv) commands = take_commands (f);
+  g_auto (GStrv) commands = berth_test_take_commands (f->fake_dir);
   g_autofree gchar *expected = expected_command (f, rest);
 
   g_assert_cmpuint (g_strv_length (commands), ==, 1);
@@ -122,7 +60,7 @@ assert_one_command (Fixture *f, const gchar *rest)
 static guint
 count_commands (Fixture *f, const gchar *rest)
 {
-  g_auto (GStrv) commands = take_commands (f);
+  g_auto (GStrv) commands = berth_test_take_commands (f->fake_dir);
   g_autofree gchar *expected = expected_command (f, rest);
   guint n = 0;
 
@@ -141,37 +79,22 @@ on_images_changed (BerthImageProcessor *processor, Fixture *f)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *config = NULL;
-  g_autofree gchar *share = NULL;
-  g_autofree gchar *cache = NULL;
-  g_autofree gchar *settings_path = NULL;
   g_autofree gchar *script = NULL;
-  g_auto (GStrv) envp = NULL;
-  BerthHostInfo host = { 0 };
   BerthPlugin *plugin;
 
-  f->root = g_dir_make_tmp ("berth-moby-XXXXXX", &error);
-  g_assert_no_error (error);
-  config = g_build_filename (f->root, "config", NULL);
-  share = g_build_filename (f->root, "share", NULL);
-  cache = g_build_filename (f->root, "cache", NULL);
-  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
-  envp = g_environ_setenv (envp, "XDG_DATA_HOME", share, TRUE);
-  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache, TRUE);
-  f->paths
-      = berth_paths_new_for_platform (BERTH_PLATFORM_LINUX, (const gchar *const *)envp, f->root);
+  f->root = berth_test_make_root ("berth-moby");
+  f->paths = berth_test_paths_under (f->root);
   g_assert_cmpint (g_mkdir_with_parents (f->paths->data, 0700), ==, 0);
 
   /* The socket Berth forwards from the VM: here a placeholder file. */
   f->socket = g_build_filename (f->paths->data, "docker.sock", NULL);
-  write_file (f->socket, "", 0600);
+  berth_test_write_file (f->socket, "", 0600);
 
   f->fake_dir = g_build_filename (f->root, "fake", NULL);
   g_assert_cmpint (g_mkdir (f->fake_dir, 0700), ==, 0);
   f->docker = g_build_filename (f->fake_dir, "docker", NULL);
-  script = read_fixture ("fake-docker");
-  write_file (f->docker, script, 0755);
+  script = berth_test_read_fixture ("fake-docker", NULL);
+  berth_test_write_file (f->docker, script, 0755);
   install_fixture (f, "docker-images.jsonl", "images.jsonl");
   install_fixture (f, "docker-pull.txt", "pull.txt");
   install_fixture (f, "docker-build.txt", "build.txt");
@@ -181,20 +104,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_unsetenv ("BERTH_TRIVY");
   g_setenv ("BERTH_IMAGES_REFRESH_MS", "100", TRUE);
 
-  host.platform = BERTH_PLATFORM_LINUX;
-  host.total_memory_bytes = (guint64)8 << 30;
-  host.n_cpus = 4;
-  settings_path = berth_paths_get_settings_file (f->paths);
-  f->settings = berth_settings_new (settings_path, &host);
-  berth_settings_load (f->settings, &error);
-  g_assert_no_error (error);
+  f->settings = berth_test_settings_new (f->paths, NULL);
 
   /* BERTH_PLUGIN_PATH names the directory the module was built in. */
-  f->loader = berth_plugin_loader_new (f->settings, f->paths);
-  berth_plugin_loader_load_all (f->loader, NULL, &error);
-  g_assert_no_error (error);
-  plugin = berth_plugin_loader_find (f->loader, "moby");
-  g_assert_nonnull (plugin);
+  plugin = berth_test_load_plugin (f->settings, f->paths, "moby", &f->loader);
   g_assert_true (BERTH_IS_IMAGE_PROCESSOR (plugin));
   f->processor = BERTH_IMAGE_PROCESSOR (plugin);
   g_signal_connect (f->processor, "images-changed", G_CALLBACK (on_images_changed), f);
@@ -208,7 +121,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->loader);
   g_clear_object (&f->settings);
   g_clear_pointer (&f->paths, berth_paths_free);
-  rm_rf (f->root);
+  berth_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->fake_dir);
   g_free (f->docker);
@@ -217,53 +130,15 @@ fixture_teardown (Fixture *f, gconstpointer data)
 
 /* ---- async plumbing ----------------------------------------------------- */
 
-static void
-on_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static gboolean
-on_timeout_flag (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
-
-  while (*slot == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (id);
-  return *slot;
-}
-
-static void
-pause_ms (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, on_timeout_flag, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static JsonNode *
 list_images (Fixture *f, const gchar *ns, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  berth_image_processor_list_images_async (f->processor, ns, NULL, on_done, &result);
-  return berth_image_processor_list_images_finish (f->processor, wait_result (&result), error);
+  berth_image_processor_list_images_async (f->processor, ns, NULL, berth_test_store_result,
+                                           &result);
+  return berth_image_processor_list_images_finish (
+      f->processor, berth_test_wait_result (&result, WAIT_SECONDS), error);
 }
 
 /* Runs an operation; returns the CLI's output it carried, or NULL. */
@@ -272,7 +147,7 @@ typedef gboolean (*FinishFunc) (BerthImageProcessor *, GAsyncResult *, GError **
 static gchar *
 finish_operation (Fixture *f, GAsyncResult **slot, FinishFunc finish, GError **error)
 {
-  GAsyncResult *result = wait_result (slot);
+  GAsyncResult *result = berth_test_wait_result (slot, WAIT_SECONDS);
   g_autofree gchar *output = g_strdup (berth_image_result_get_output (result));
 
   if (!finish (f->processor, result, error))
@@ -309,12 +184,12 @@ test_pull (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GAsyncResult) result = NULL;
   g_autofree gchar *output = NULL;
-  g_autofree gchar *expected = read_fixture ("docker-pull.txt");
+  g_autofree gchar *expected = berth_test_read_fixture ("docker-pull.txt", NULL);
   g_autofree gchar *log_path = g_build_filename (f->paths->logs, "moby.log", NULL);
   g_autofree gchar *log = NULL;
 
   berth_image_processor_pull_async (f->processor, "registry.example.test/library/busybox:latest",
-                                    NULL, NULL, on_done, &result);
+                                    NULL, NULL, berth_test_store_result, &result);
   output = finish_operation (f, &result, berth_image_processor_pull_finish, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (output, ==, expected);
@@ -335,7 +210,8 @@ test_pull_fails (Fixture *f, gconstpointer data)
   g_autoptr (GAsyncResult) result = NULL;
   g_autofree gchar *output = NULL;
 
-  berth_image_processor_pull_async (f->processor, "missing:latest", NULL, NULL, on_done, &result);
+  berth_image_processor_pull_async (f->processor, "missing:latest", NULL, NULL,
+                                    berth_test_store_result, &result);
   output = finish_operation (f, &result, berth_image_processor_pull_finish, &error);
   g_assert_null (output);
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_FAILED);
@@ -352,7 +228,7 @@ test_push (Fixture *f, gconstpointer data)
   g_autofree gchar *output = NULL;
 
   berth_image_processor_push_async (f->processor, "localhost:5000/berth/test-app:v1.2.3", NULL,
-                                    NULL, on_done, &result);
+                                    NULL, berth_test_store_result, &result);
   output = finish_operation (f, &result, berth_image_processor_push_finish, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (output, "The push refers to repository "
@@ -373,13 +249,13 @@ test_build (Fixture *f, gconstpointer data)
   g_autofree gchar *dockerfile = g_build_filename (context, "Dockerfile", NULL);
   g_autofree gchar *output = NULL;
   g_autofree gchar *expected = NULL;
-  g_autofree gchar *built = read_fixture ("docker-build.txt");
+  g_autofree gchar *built = berth_test_read_fixture ("docker-build.txt", NULL);
 
   g_assert_cmpint (g_mkdir (context, 0700), ==, 0);
-  write_file (dockerfile, "FROM busybox:latest\nRUN echo hello > /hello\n", 0644);
+  berth_test_write_file (dockerfile, "FROM busybox:latest\nRUN echo hello > /hello\n", 0644);
 
   berth_image_processor_build_async (f->processor, context, "berth-built:latest", NULL, NULL,
-                                     on_done, &tagged);
+                                     berth_test_store_result, &tagged);
   output = finish_operation (f, &tagged, berth_image_processor_build_finish, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (output, ==, built);
@@ -388,22 +264,25 @@ test_build (Fixture *f, gconstpointer data)
 
   g_free (output);
   g_free (expected);
-  berth_image_processor_build_async (f->processor, context, NULL, NULL, NULL, on_done, &untagged);
+  berth_image_processor_build_async (f->processor, context, NULL, NULL, NULL,
+                                     berth_test_store_result, &untagged);
   output = finish_operation (f, &untagged, berth_image_processor_build_finish, &error);
   g_assert_no_error (error);
   expected = g_strdup_printf ("build|%s", context);
   assert_one_command (f, expected);
 
   /* A context berthd cannot find is refused before docker runs. */
-  berth_image_processor_build_async (f->processor, "context", NULL, NULL, NULL, on_done, &relative);
-  g_assert_false (
-      berth_image_processor_build_finish (f->processor, wait_result (&relative), &error));
+  berth_image_processor_build_async (f->processor, "context", NULL, NULL, NULL,
+                                     berth_test_store_result, &relative);
+  g_assert_false (berth_image_processor_build_finish (
+      f->processor, berth_test_wait_result (&relative, WAIT_SECONDS), &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA);
   g_assert_nonnull (strstr (error->message, "\"context\" is not an absolute path"));
   g_clear_error (&error);
-  berth_image_processor_build_async (f->processor, gone, NULL, NULL, NULL, on_done, &missing);
-  g_assert_false (
-      berth_image_processor_build_finish (f->processor, wait_result (&missing), &error));
+  berth_image_processor_build_async (f->processor, gone, NULL, NULL, NULL, berth_test_store_result,
+                                     &missing);
+  g_assert_false (berth_image_processor_build_finish (
+      f->processor, berth_test_wait_result (&missing, WAIT_SECONDS), &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "is not a directory"));
   g_clear_error (&error);
@@ -420,24 +299,25 @@ test_tag_and_remove (Fixture *f, gconstpointer data)
   g_autofree gchar *output = NULL;
 
   berth_image_processor_tag_async (f->processor, "busybox:latest", "busybox:mine", NULL, NULL,
-                                   on_done, &tagged);
+                                   berth_test_store_result, &tagged);
   output = finish_operation (f, &tagged, berth_image_processor_tag_finish, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (output, ==, "");
   assert_one_command (f, "tag|busybox:latest|busybox:mine");
 
   g_free (output);
-  berth_image_processor_remove_async (f->processor, "busybox:mine", NULL, NULL, on_done, &removed);
+  berth_image_processor_remove_async (f->processor, "busybox:mine", NULL, NULL,
+                                      berth_test_store_result, &removed);
   output = finish_operation (f, &removed, berth_image_processor_remove_finish, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (output, ==, "Untagged: busybox:mine\n");
   assert_one_command (f, "rmi|busybox:mine");
 
   /* docker's "No such image" is NOT_FOUND, with docker's words in it. */
-  berth_image_processor_remove_async (f->processor, "missing:latest", NULL, NULL, on_done,
-                                      &missing);
-  g_assert_false (
-      berth_image_processor_remove_finish (f->processor, wait_result (&missing), &error));
+  berth_image_processor_remove_async (f->processor, "missing:latest", NULL, NULL,
+                                      berth_test_store_result, &missing);
+  g_assert_false (berth_image_processor_remove_finish (
+      f->processor, berth_test_wait_result (&missing, WAIT_SECONDS), &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
   g_assert_true (g_str_has_suffix (error->message, "rmi missing:latest` failed with exit status 1: "
                                                    "Error response from daemon: No such image: "
@@ -453,27 +333,32 @@ test_bad_references (Fixture *f, gconstpointer data)
   g_autoptr (GAsyncResult) spaced = NULL;
   g_autoptr (GAsyncResult) target = NULL;
 
-  berth_image_processor_remove_async (f->processor, "--force", NULL, NULL, on_done, &option);
-  g_assert_false (
-      berth_image_processor_remove_finish (f->processor, wait_result (&option), &error));
+  berth_image_processor_remove_async (f->processor, "--force", NULL, NULL, berth_test_store_result,
+                                      &option);
+  g_assert_false (berth_image_processor_remove_finish (
+      f->processor, berth_test_wait_result (&option, WAIT_SECONDS), &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA);
   g_assert_cmpstr (error->message, ==,
                    "The image to remove \"--force\" starts with '-'; an image reference starts "
                    "with a letter or a digit");
   g_clear_error (&error);
 
-  berth_image_processor_pull_async (f->processor, "busybox latest", NULL, NULL, on_done, &spaced);
-  g_assert_false (berth_image_processor_pull_finish (f->processor, wait_result (&spaced), &error));
+  berth_image_processor_pull_async (f->processor, "busybox latest", NULL, NULL,
+                                    berth_test_store_result, &spaced);
+  g_assert_false (berth_image_processor_pull_finish (
+      f->processor, berth_test_wait_result (&spaced, WAIT_SECONDS), &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA);
   g_clear_error (&error);
 
-  berth_image_processor_tag_async (f->processor, "busybox", "-x", NULL, NULL, on_done, &target);
-  g_assert_false (berth_image_processor_tag_finish (f->processor, wait_result (&target), &error));
+  berth_image_processor_tag_async (f->processor, "busybox", "-x", NULL, NULL,
+                                   berth_test_store_result, &target);
+  g_assert_false (berth_image_processor_tag_finish (
+      f->processor, berth_test_wait_result (&target, WAIT_SECONDS), &error));
   g_assert_nonnull (strstr (error->message, "The new tag \"-x\""));
 
   /* None of them reached docker. */
   {
-    g_auto (GStrv) commands = take_commands (f);
+    g_auto (GStrv) commands = berth_test_take_commands (f->fake_dir);
 
     g_assert_cmpuint (g_strv_length (commands), ==, 0);
   }
@@ -488,9 +373,10 @@ test_namespaces_not_supported (Fixture *f, gconstpointer data)
   g_auto (GStrv) names = NULL;
   g_autoptr (JsonNode) images = NULL;
 
-  berth_image_processor_list_namespaces_async (f->processor, NULL, on_done, &result);
-  names
-      = berth_image_processor_list_namespaces_finish (f->processor, wait_result (&result), &error);
+  berth_image_processor_list_namespaces_async (f->processor, NULL, berth_test_store_result,
+                                               &result);
+  names = berth_image_processor_list_namespaces_finish (
+      f->processor, berth_test_wait_result (&result, WAIT_SECONDS), &error);
   g_assert_null (names);
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED);
   g_assert_cmpstr (error->message, ==,
@@ -504,8 +390,10 @@ test_namespaces_not_supported (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "namespace \"k8s.io\" cannot be used"));
   g_clear_error (&error);
 
-  berth_image_processor_pull_async (f->processor, "busybox", "default", NULL, on_done, &pull);
-  g_assert_false (berth_image_processor_pull_finish (f->processor, wait_result (&pull), &error));
+  berth_image_processor_pull_async (f->processor, "busybox", "default", NULL,
+                                    berth_test_store_result, &pull);
+  g_assert_false (berth_image_processor_pull_finish (
+      f->processor, berth_test_wait_result (&pull, WAIT_SECONDS), &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED);
 }
 
@@ -517,7 +405,7 @@ test_scan (Fixture *f, gconstpointer data)
   g_autoptr (GAsyncResult) with = NULL;
   g_autoptr (JsonNode) report = NULL;
   g_autofree gchar *trivy = g_build_filename (f->fake_dir, "trivy", NULL);
-  g_autofree gchar *script = read_fixture ("fake-trivy");
+  g_autofree gchar *script = berth_test_read_fixture ("fake-trivy", NULL);
   g_autofree gchar *env_path = g_build_filename (f->fake_dir, "trivy-env.txt", NULL);
   g_autofree gchar *env = NULL;
   g_autofree gchar *expected_env = NULL;
@@ -528,8 +416,10 @@ test_scan (Fixture *f, gconstpointer data)
   /* No trivy anywhere: not supported, and why. */
   g_assert_cmpint (g_mkdir (empty_dir, 0700), ==, 0);
   g_setenv ("PATH", empty_dir, TRUE);
-  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, on_done, &without);
-  report = berth_image_processor_scan_finish (f->processor, wait_result (&without), &error);
+  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, berth_test_store_result,
+                                    &without);
+  report = berth_image_processor_scan_finish (
+      f->processor, berth_test_wait_result (&without, WAIT_SECONDS), &error);
   g_setenv ("PATH", saved_path, TRUE);
   g_assert_null (report);
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED);
@@ -539,10 +429,12 @@ test_scan (Fixture *f, gconstpointer data)
                    "to its path");
   g_clear_error (&error);
 
-  write_file (trivy, script, 0755);
+  berth_test_write_file (trivy, script, 0755);
   g_setenv ("BERTH_TRIVY", trivy, TRUE);
-  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, on_done, &with);
-  report = berth_image_processor_scan_finish (f->processor, wait_result (&with), &error);
+  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, berth_test_store_result,
+                                    &with);
+  report = berth_image_processor_scan_finish (f->processor,
+                                              berth_test_wait_result (&with, WAIT_SECONDS), &error);
   g_unsetenv ("BERTH_TRIVY");
   g_assert_no_error (error);
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (report), "ArtifactName"),
@@ -572,10 +464,10 @@ test_engine_unreachable (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "docker.sock does not exist, so the engine cannot be "
                                             "reached; start Berth (berthctl start)"));
   g_clear_error (&error);
-  write_file (f->socket, "", 0600);
+  berth_test_write_file (f->socket, "", 0600);
 
   /* $BERTH_DOCKER naming something that cannot run. */
-  write_file (not_program, "not a program", 0644);
+  berth_test_write_file (not_program, "not a program", 0644);
   g_setenv ("BERTH_DOCKER", not_program, TRUE);
   images = list_images (f, NULL, &error);
   g_setenv ("BERTH_DOCKER", f->docker, TRUE);
@@ -584,7 +476,7 @@ test_engine_unreachable (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "$BERTH_DOCKER names "));
   g_assert_nonnull (strstr (error->message, "which is not an executable file"));
   {
-    g_auto (GStrv) commands = take_commands (f);
+    g_auto (GStrv) commands = berth_test_take_commands (f->fake_dir);
 
     g_assert_cmpuint (g_strv_length (commands), ==, 0);
   }
@@ -598,19 +490,19 @@ test_refresh (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *images_path = g_build_filename (f->fake_dir, "images.jsonl", NULL);
-  g_autofree gchar *original = read_fixture ("docker-images.jsonl");
-  g_autofree gchar *changed = read_fixture ("docker-images-changed.jsonl");
+  g_autofree gchar *original = berth_test_read_fixture ("docker-images.jsonl", NULL);
+  g_autofree gchar *changed = berth_test_read_fixture ("docker-images-changed.jsonl", NULL);
   g_auto (GStrv) lines = NULL;
   g_autoptr (GString) reversed = g_string_new (NULL);
   const gchar *list_command = "images|--digests|--format|{{json .}}";
 
   /* Inactive: no refresh at all. */
-  pause_ms (400);
+  berth_test_pause_ms (400);
   g_assert_cmpuint (count_commands (f, list_command), ==, 0);
 
   g_assert_true (berth_image_processor_activate (f->processor, NULL, &error));
   g_assert_no_error (error);
-  pause_ms (550);
+  berth_test_pause_ms (550);
   g_assert_cmpuint (count_commands (f, list_command), >=, 2);
   /* The first list is what later ones are measured against. */
   g_assert_cmpuint (f->n_changed, ==, 0);
@@ -619,29 +511,29 @@ test_refresh (Fixture *f, gconstpointer data)
   lines = g_strsplit (original, "\n", -1);
   for (gint i = (gint)g_strv_length (lines) - 1; i >= 0; i--)
     g_string_append_printf (reversed, "%s\n", lines[i]);
-  write_file (images_path, reversed->str, 0644);
-  pause_ms (400);
+  berth_test_write_file (images_path, reversed->str, 0644);
+  berth_test_pause_ms (400);
   g_assert_cmpuint (f->n_changed, ==, 0);
 
   /* A new tag and a new image: one signal, not one per refresh. */
-  write_file (images_path, changed, 0644);
-  pause_ms (500);
+  berth_test_write_file (images_path, changed, 0644);
+  berth_test_pause_ms (500);
   g_assert_cmpuint (f->n_changed, ==, 1);
 
   /* A failing docker changes nothing either (the list is not "empty"). */
   g_remove (images_path);
-  pause_ms (300);
+  berth_test_pause_ms (300);
   g_assert_cmpuint (f->n_changed, ==, 1);
-  write_file (images_path, changed, 0644);
-  pause_ms (300);
+  berth_test_write_file (images_path, changed, 0644);
+  berth_test_pause_ms (300);
   g_assert_cmpuint (f->n_changed, ==, 1);
 
   /* Inactive again: the refresh stops. */
   berth_image_processor_deactivate (f->processor);
-  pause_ms (300);
-  take_commands (f);
-  write_file (images_path, original, 0644);
-  pause_ms (700);
+  berth_test_pause_ms (300);
+  g_strfreev (berth_test_take_commands (f->fake_dir));
+  berth_test_write_file (images_path, original, 0644);
+  berth_test_pause_ms (700);
   /* At most one that was on its way when the refresh stopped; a running
    * refresh would have made six or seven by now. */
   g_assert_cmpuint (count_commands (f, list_command), <=, 1);
@@ -656,18 +548,6 @@ changed_once (gpointer user_data)
   return f->n_changed >= 1;
 }
 
-static void
-wait_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
-
-  while (!done (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (id);
-}
-
 /* After an operation the list is looked at once, not at the next tick
  * (here a minute away). */
 static void
@@ -675,20 +555,21 @@ test_refresh_after_operation (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *images_path = g_build_filename (f->fake_dir, "images.jsonl", NULL);
-  g_autofree gchar *changed = read_fixture ("docker-images-changed.jsonl");
+  g_autofree gchar *changed = berth_test_read_fixture ("docker-images-changed.jsonl", NULL);
   g_autoptr (GAsyncResult) tagged = NULL;
 
   g_setenv ("BERTH_IMAGES_REFRESH_MS", "60000", TRUE);
   g_assert_true (berth_image_processor_activate (f->processor, NULL, &error));
-  pause_ms (300);
+  berth_test_pause_ms (300);
   g_assert_cmpuint (f->n_changed, ==, 0);
 
-  write_file (images_path, changed, 0644);
+  berth_test_write_file (images_path, changed, 0644);
   berth_image_processor_tag_async (f->processor, "busybox:latest", "busybox:mine", NULL, NULL,
-                                   on_done, &tagged);
-  g_assert_true (berth_image_processor_tag_finish (f->processor, wait_result (&tagged), &error));
+                                   berth_test_store_result, &tagged);
+  g_assert_true (berth_image_processor_tag_finish (
+      f->processor, berth_test_wait_result (&tagged, WAIT_SECONDS), &error));
   g_assert_no_error (error);
-  wait_until (changed_once, f);
+  g_assert_true (berth_test_iterate_until (changed_once, f, WAIT_SECONDS));
   g_assert_cmpuint (f->n_changed, ==, 1);
 }
 
@@ -699,16 +580,16 @@ test_list_feeds_refresh (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree gchar *images_path = g_build_filename (f->fake_dir, "images.jsonl", NULL);
-  g_autofree gchar *changed = read_fixture ("docker-images-changed.jsonl");
+  g_autofree gchar *changed = berth_test_read_fixture ("docker-images-changed.jsonl", NULL);
   g_autoptr (JsonNode) second = NULL;
 
   /* A minute between ticks: only the frontend's list can see the change. */
   g_setenv ("BERTH_IMAGES_REFRESH_MS", "60000", TRUE);
   g_assert_true (berth_image_processor_activate (f->processor, NULL, &error));
-  pause_ms (300);
+  berth_test_pause_ms (300);
   g_assert_cmpuint (f->n_changed, ==, 0);
 
-  write_file (images_path, changed, 0644);
+  berth_test_write_file (images_path, changed, 0644);
   second = list_images (f, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (second)), ==, 8);
@@ -717,7 +598,7 @@ test_list_feeds_refresh (Fixture *f, gconstpointer data)
   berth_image_processor_deactivate (f->processor);
   g_setenv ("BERTH_IMAGES_REFRESH_MS", "100", TRUE);
   g_assert_true (berth_image_processor_activate (f->processor, NULL, &error));
-  pause_ms (400);
+  berth_test_pause_ms (400);
   g_assert_cmpuint (f->n_changed, ==, 1);
 }
 

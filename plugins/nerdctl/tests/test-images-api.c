@@ -7,11 +7,12 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+
+#include "berth-test-util.h"
 
 #define WAIT_SECONDS 30
 
@@ -46,28 +47,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Answer, answer_free)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-
-  if (e != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
-
 static gchar *
 read_source (const gchar *dir, const gchar *name)
 {
@@ -82,62 +61,11 @@ read_source (const gchar *dir, const gchar *name)
 }
 
 static void
-write_file (const gchar *path, const gchar *text, gint mode)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (path, mode), ==, 0);
-}
-
-static void
 write_fake (Fixture *f, const gchar *name, const gchar *text, gint mode)
 {
   g_autofree gchar *path = g_build_filename (f->fake_dir, name, NULL);
 
-  write_file (path, text, mode);
-}
-
-static gboolean
-on_timeout_flag (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_tick (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-iterate_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
-  guint tick_id = g_timeout_add (20, on_tick, NULL);
-  gboolean ok;
-
-  while (!(ok = done (data)) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  g_source_remove (tick_id);
-  return ok;
-}
-
-static void
-pause_ms (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, on_timeout_flag, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
+  berth_test_write_file (path, text, mode);
 }
 
 static JsonNode *
@@ -216,12 +144,6 @@ error_message (Answer *a, guint status, const gchar *code)
 /* ---- berthd ------------------------------------------------------------- */
 
 static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
 on_berthd_exited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Fixture *f = user_data;
@@ -235,34 +157,16 @@ credentials_ready (gpointer user_data)
 {
   Fixture *f = user_data;
   g_autofree gchar *path = g_build_filename (f->data, "berth", "berth-engine.json", NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *object;
 
   if (f->exited)
     return TRUE;
-  if (!json_parser_load_from_file (parser, path, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return FALSE;
-  object = json_node_get_object (json_parser_get_root (parser));
-  f->port = (guint)json_object_get_int_member (object, "port");
-  g_free (f->password);
-  f->password = g_strdup (json_object_get_string_member (object, "password"));
-  return TRUE;
+  return berth_test_read_credentials (path, 0, &f->port, &f->password);
 }
 
 static gboolean
 has_exited (gpointer user_data)
 {
   return ((Fixture *)user_data)->exited;
-}
-
-static void
-show_stderr (Fixture *f)
-{
-  g_autofree gchar *text = NULL;
-
-  if (g_file_get_contents (f->stderr_path, &text, NULL, NULL))
-    g_test_message ("berthd's stderr:\n%s", text);
 }
 
 static gchar *
@@ -286,8 +190,6 @@ fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autofree gchar *config = NULL;
-  g_autofree gchar *cache = NULL;
   g_autofree gchar *runtime = NULL;
   g_autofree gchar *docker = NULL;
   g_autofree gchar *docker_path = NULL;
@@ -296,11 +198,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   if (berthd == NULL || !g_file_test (berthd, G_FILE_TEST_IS_EXECUTABLE))
     return;
 
-  f->root = g_dir_make_tmp ("berth-images-api-XXXXXX", &error);
-  g_assert_no_error (error);
-  config = g_build_filename (f->root, "config", NULL);
+  f->root = berth_test_make_root ("berth-images-api");
   f->data = g_build_filename (f->root, "share", NULL);
-  cache = g_build_filename (f->root, "cache", NULL);
   runtime = g_build_filename (f->root, "run", NULL);
   g_assert_cmpint (g_mkdir (runtime, 0700), ==, 0);
   f->stderr_path = g_build_filename (f->root, "berthd.stderr", NULL);
@@ -329,9 +228,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   /* berthd and berthctl alike: everything under the throwaway root. */
   f->envp = g_get_environ ();
   f->envp = g_environ_setenv (f->envp, "HOME", f->root, TRUE);
-  f->envp = g_environ_setenv (f->envp, "XDG_CONFIG_HOME", config, TRUE);
-  f->envp = g_environ_setenv (f->envp, "XDG_DATA_HOME", f->data, TRUE);
-  f->envp = g_environ_setenv (f->envp, "XDG_CACHE_HOME", cache, TRUE);
+  f->envp = berth_test_environ_under (f->envp, f->root);
   f->envp = g_environ_setenv (f->envp, "XDG_RUNTIME_DIR", runtime, TRUE);
   f->envp = g_environ_setenv (f->envp, "FAKE_DIR", f->fake_dir, TRUE);
   f->envp = g_environ_setenv (f->envp, "BERTH_DOCKER", docker_path, TRUE);
@@ -339,16 +236,16 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->envp = g_environ_unsetenv (f->envp, "BERTH_API_PORT");
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, berth_test_die_with_parent, NULL, NULL);
   g_subprocess_launcher_set_environ (launcher, f->envp);
   g_subprocess_launcher_set_stderr_file_path (launcher, f->stderr_path);
   f->berthd = g_subprocess_launcher_spawn (launcher, &error, berthd, "--foreground", "--verbose",
                                            "--port", "0", NULL);
   g_assert_no_error (error);
   g_subprocess_wait_async (f->berthd, NULL, on_berthd_exited, f);
-  g_assert_true (iterate_until (credentials_ready, f));
+  g_assert_true (berth_test_iterate_until (credentials_ready, f, WAIT_SECONDS));
   if (f->exited)
-    show_stderr (f);
+    berth_test_show_stderr ("berthd", f->stderr_path);
   g_assert_false (f->exited);
   f->session = soup_session_new_with_options ("timeout", WAIT_SECONDS, NULL);
 }
@@ -359,11 +256,11 @@ fixture_teardown (Fixture *f, gconstpointer data)
   if (f->berthd != NULL)
     {
       if (g_test_failed ())
-        show_stderr (f);
+        berth_test_show_stderr ("berthd", f->stderr_path);
       if (!f->exited)
         {
           g_subprocess_send_signal (f->berthd, SIGTERM);
-          if (!iterate_until (has_exited, f))
+          if (!berth_test_iterate_until (has_exited, f, WAIT_SECONDS))
             g_subprocess_force_exit (f->berthd);
           while (!f->exited)
             g_main_context_iteration (NULL, TRUE);
@@ -372,7 +269,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
     }
   g_clear_object (&f->session);
   if (f->root != NULL)
-    rm_rf (f->root);
+    berth_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->data);
   g_free (f->fake_dir);
@@ -396,7 +293,7 @@ start_berth (Fixture *f)
   g_autoptr (Answer) a = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
 
   g_assert_cmpuint (a->status, ==, 202);
-  g_assert_true (iterate_until (is_started, f));
+  g_assert_true (berth_test_iterate_until (is_started, f, WAIT_SECONDS));
 }
 
 /* ---- berthctl ----------------------------------------------------------- */
@@ -426,9 +323,7 @@ static Run *
 berthctl (Fixture *f, const gchar *cwd, ...)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
   Run *r = g_new0 (Run, 1);
-  gint wait_status = 0;
   const gchar *arg;
   va_list args;
 
@@ -439,11 +334,8 @@ berthctl (Fixture *f, const gchar *cwd, ...)
     g_ptr_array_add (argv, (gpointer)arg);
   va_end (args);
   g_ptr_array_add (argv, NULL);
-  g_spawn_sync (cwd, (gchar **)argv->pdata, f->envp, G_SPAWN_DEFAULT, NULL, NULL, &r->out, &r->err,
-                &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r->status = WEXITSTATUS (wait_status);
+  r->status = berth_test_spawn (cwd, (const gchar *const *)argv->pdata,
+                                (const gchar *const *)f->envp, G_SPAWN_DEFAULT, &r->out, &r->err);
   return r;
 }
 
@@ -662,19 +554,7 @@ changed_once (gpointer user_data)
 static guint
 count_list_commands (Fixture *f)
 {
-  g_autofree gchar *path = g_build_filename (f->fake_dir, "argv.log", NULL);
-  g_autofree gchar *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  guint n = 0;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return 0;
-  g_remove (path);
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    if (g_str_has_suffix (lines[i], "|images|--digests|--format|{{json .}}"))
-      n++;
-  return n;
+  return berth_test_count_commands_ending (f->fake_dir, "|images|--digests|--format|{{json .}}");
 }
 
 /* A client on the event stream is someone watching: the list is refreshed
@@ -689,29 +569,29 @@ test_events (Fixture *f, gconstpointer data)
   if (skip_without_berthd (f))
     return;
   start_berth (f);
-  pause_ms (400);
+  berth_test_pause_ms (400);
   g_assert_cmpuint (count_list_commands (f), ==, 0);
 
   msg = new_message_for (f, "GET", "ws", "/v1/events");
   soup_session_websocket_connect_async (f->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_ws_connected, &ev);
-  g_assert_true (iterate_until (connect_done, &ev));
+  g_assert_true (berth_test_iterate_until (connect_done, &ev, WAIT_SECONDS));
   g_assert_no_error (ev.error);
-  pause_ms (500);
+  berth_test_pause_ms (500);
   g_assert_cmpuint (count_list_commands (f), >=, 2);
   g_assert_cmpuint (ev.n_images_changed, ==, 0);
 
   changed = read_source ("moby", "docker-images-changed.jsonl");
   write_fake (f, "images.jsonl", changed, 0644);
-  g_assert_true (iterate_until (changed_once, &ev));
-  pause_ms (400);
+  g_assert_true (berth_test_iterate_until (changed_once, &ev, WAIT_SECONDS));
+  berth_test_pause_ms (400);
   g_assert_cmpuint (ev.n_images_changed, ==, 1);
 
   /* The client goes: nobody watches, the refresh stops. */
   soup_websocket_connection_close (ev.conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  pause_ms (400);
+  berth_test_pause_ms (400);
   count_list_commands (f);
-  pause_ms (700);
+  berth_test_pause_ms (700);
   /* At most one already on its way; a running refresh makes six or seven. */
   g_assert_cmpuint (count_list_commands (f), <=, 1);
   g_clear_object (&ev.conn);

@@ -12,6 +12,8 @@
 
 #include <berth.h>
 
+#include "berth-test-util.h"
+
 #define WAIT_SECONDS 20
 #define DOCKER_LIST "images|--digests|--format|{{json .}}"
 
@@ -23,28 +25,6 @@ typedef struct
   BerthManager *manager;
   GPtrArray *plugin_events; /* "plugin signal" */
 } Fixture;
-
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-
-  if (e != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
 
 static gchar *
 read_source (const gchar *first, ...) G_GNUC_NULL_TERMINATED;
@@ -73,43 +53,12 @@ read_source (const gchar *first, ...)
 }
 
 static void
-write_file (const gchar *path, const gchar *text, gint mode)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (path, mode), ==, 0);
-}
-
-static void
 write_fake (Fixture *f, const gchar *name, const gchar *text, gint mode)
 {
   g_autofree gchar *path = g_build_filename (f->fake_dir, name, NULL);
 
-  write_file (path, text, mode);
+  berth_test_write_file (path, text, mode);
 }
-
-static guint
-count_commands (Fixture *f, const gchar *suffix)
-{
-  g_autofree gchar *path = g_build_filename (f->fake_dir, "argv.log", NULL);
-  g_autofree gchar *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  guint n = 0;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return 0;
-  g_remove (path);
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    if (g_str_has_suffix (lines[i], suffix))
-      n++;
-  return n;
-}
-
-static void
-pause_ms (guint ms);
 
 /* Positive checks wait for what they expect, up to a bound, rather than
  * pausing a fixed time: this machine may be loaded (VM tests beside us). */
@@ -118,13 +67,13 @@ wait_for_commands (Fixture *f, const gchar *suffix, guint n)
 {
   guint count = 0;
 
-  /* count_commands takes the lines it reads: add them up. */
+  /* Counting takes the lines it reads: add them up. */
   for (guint i = 0; i < 200; i++)
     {
-      count += count_commands (f, suffix);
+      count += berth_test_count_commands_ending (f->fake_dir, suffix);
       if (count >= n)
         break;
-      pause_ms (100);
+      berth_test_pause_ms (100);
     }
   return count;
 }
@@ -134,10 +83,10 @@ wait_for_commands (Fixture *f, const gchar *suffix, guint n)
 static void
 assert_stopped_refreshing (Fixture *f)
 {
-  pause_ms (300);
-  count_commands (f, DOCKER_LIST);
-  pause_ms (700);
-  g_assert_cmpuint (count_commands (f, DOCKER_LIST), <=, 1);
+  berth_test_pause_ms (300);
+  berth_test_count_commands_ending (f->fake_dir, DOCKER_LIST);
+  berth_test_pause_ms (700);
+  g_assert_cmpuint (berth_test_count_commands_ending (f->fake_dir, DOCKER_LIST), <=, 1);
 }
 
 static void
@@ -162,25 +111,13 @@ static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *config = NULL;
-  g_autofree gchar *share = NULL;
-  g_autofree gchar *cache = NULL;
   g_autofree gchar *docker = NULL;
   g_autofree gchar *nerdctl = NULL;
   g_autofree gchar *docker_path = NULL;
   g_autofree gchar *nerdctl_path = NULL;
-  g_auto (GStrv) envp = NULL;
 
-  f->root = g_dir_make_tmp ("berth-images-manager-XXXXXX", &error);
-  g_assert_no_error (error);
-  config = g_build_filename (f->root, "config", NULL);
-  share = g_build_filename (f->root, "share", NULL);
-  cache = g_build_filename (f->root, "cache", NULL);
-  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
-  envp = g_environ_setenv (envp, "XDG_DATA_HOME", share, TRUE);
-  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache, TRUE);
-  f->paths
-      = berth_paths_new_for_platform (BERTH_PLATFORM_LINUX, (const gchar *const *)envp, f->root);
+  f->root = berth_test_make_root ("berth-images-manager");
+  f->paths = berth_test_paths_under (f->root);
 
   f->fake_dir = g_build_filename (f->root, "fake", NULL);
   g_assert_cmpint (g_mkdir (f->fake_dir, 0700), ==, 0);
@@ -216,48 +153,9 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->manager);
   g_clear_pointer (&f->paths, berth_paths_free);
   g_clear_pointer (&f->plugin_events, g_ptr_array_unref);
-  rm_rf (f->root);
+  berth_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->fake_dir);
-}
-
-static gboolean
-on_timeout_flag (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-pause_ms (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, on_timeout_flag, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-on_bool_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static void
-wait_result (GAsyncResult **slot)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
-
-  while (*slot == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (id);
 }
 
 static void
@@ -266,8 +164,8 @@ start (Fixture *f)
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (GError) error = NULL;
 
-  berth_manager_start_async (f->manager, NULL, on_bool_done, &result);
-  wait_result (&result);
+  berth_manager_start_async (f->manager, NULL, berth_test_store_result, &result);
+  berth_test_wait_result (&result, WAIT_SECONDS);
   g_assert_true (berth_manager_start_finish (f->manager, result, &error));
   g_assert_no_error (error);
   g_assert_cmpint (berth_manager_get_state (f->manager), ==, BERTH_STATE_STARTED);
@@ -279,8 +177,8 @@ stop (Fixture *f)
   g_autoptr (GAsyncResult) result = NULL;
   g_autoptr (GError) error = NULL;
 
-  berth_manager_stop_async (f->manager, NULL, on_bool_done, &result);
-  wait_result (&result);
+  berth_manager_stop_async (f->manager, NULL, berth_test_store_result, &result);
+  berth_test_wait_result (&result, WAIT_SECONDS);
   g_assert_true (berth_manager_stop_finish (f->manager, result, &error));
   g_assert_no_error (error);
 }
@@ -304,14 +202,14 @@ test_watch_needs_started_and_watcher (Fixture *f, gconstpointer data)
 
   /* A watcher while STOPPED: nothing to watch. */
   berth_manager_hold_watch (f->manager);
-  pause_ms (300);
-  g_assert_cmpuint (count_commands (f, DOCKER_LIST), ==, 0);
+  berth_test_pause_ms (300);
+  g_assert_cmpuint (berth_test_count_commands_ending (f->fake_dir, DOCKER_LIST), ==, 0);
   berth_manager_release_watch (f->manager);
 
   /* STARTED without a watcher: no refresh either. */
   start (f);
-  pause_ms (300);
-  g_assert_cmpuint (count_commands (f, DOCKER_LIST), ==, 0);
+  berth_test_pause_ms (300);
+  g_assert_cmpuint (berth_test_count_commands_ending (f->fake_dir, DOCKER_LIST), ==, 0);
 
   /* Both: docker images every 100 ms. */
   berth_manager_hold_watch (f->manager);
@@ -321,8 +219,8 @@ test_watch_needs_started_and_watcher (Fixture *f, gconstpointer data)
 
   /* One of two watchers left: still watching. */
   berth_manager_release_watch (f->manager);
-  pause_ms (350);
-  g_assert_cmpuint (count_commands (f, DOCKER_LIST), >=, 2);
+  berth_test_pause_ms (350);
+  g_assert_cmpuint (berth_test_count_commands_ending (f->fake_dir, DOCKER_LIST), >=, 2);
 
   /* The last one left: the refresh stops. */
   berth_manager_release_watch (f->manager);
@@ -344,13 +242,13 @@ test_images_changed_event (Fixture *f, gconstpointer data)
 
   start (f);
   berth_manager_hold_watch (f->manager);
-  pause_ms (300);
+  berth_test_pause_ms (300);
   g_assert_cmpuint (count_events (f, "moby images-changed"), ==, 0);
 
   write_fake (f, "images.jsonl", changed, 0644);
   for (guint i = 0; i < 200 && count_events (f, "moby images-changed") == 0; i++)
-    pause_ms (100);
-  pause_ms (300);
+    berth_test_pause_ms (100);
+  berth_test_pause_ms (300);
   g_assert_cmpuint (count_events (f, "moby images-changed"), ==, 1);
   berth_manager_release_watch (f->manager);
 }
@@ -397,7 +295,7 @@ test_engine_switch (Fixture *f, gconstpointer data)
   start (f);
   g_assert_cmpstr (processor_name (f), ==, "nerdctl");
   /* Drop what was logged before the switch, then wait for a fresh list. */
-  count_commands (f, "images|--format|{{json .}}");
+  berth_test_count_commands_ending (f->fake_dir, "images|--format|{{json .}}");
   {
     g_autofree gchar *log = g_build_filename (f->fake_dir, "argv.log", NULL);
     g_autofree gchar *text = NULL;
@@ -408,7 +306,7 @@ test_engine_switch (Fixture *f, gconstpointer data)
         if (g_file_get_contents (log, &text, NULL, NULL)
             && strstr (text, "--namespace|k8s.io|images|--format|{{json .}}") != NULL)
           break;
-        pause_ms (100);
+        berth_test_pause_ms (100);
       }
     g_assert_nonnull (text);
     g_assert_nonnull (strstr (text, "--namespace|k8s.io|images|--format|{{json .}}"));

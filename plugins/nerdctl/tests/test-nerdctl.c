@@ -14,6 +14,8 @@
 
 #include <berth.h>
 
+#include "berth-test-util.h"
+
 #define WAIT_SECONDS 20
 
 typedef struct
@@ -31,76 +33,13 @@ typedef struct
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static gboolean
-rm_rf (const gchar *path)
-{
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (
-      file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-
-  if (e != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL)
-        {
-          g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-          rm_rf (child);
-          g_object_unref (info);
-        }
-    }
-  return g_remove (path) == 0;
-}
-
-static gchar *
-read_fixture (const gchar *name)
-{
-  g_autofree gchar *path = g_test_build_filename (G_TEST_DIST, name, NULL);
-  g_autoptr (GError) error = NULL;
-  gchar *text = NULL;
-
-  g_file_get_contents (path, &text, NULL, &error);
-  g_assert_no_error (error);
-  return text;
-}
-
-static void
-write_file (const gchar *path, const gchar *text, gint mode)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_chmod (path, mode), ==, 0);
-}
-
 static void
 install_fixture (Fixture *f, const gchar *name, const gchar *as)
 {
-  g_autofree gchar *text = read_fixture (name);
+  g_autofree gchar *text = berth_test_read_fixture (name, NULL);
   g_autofree gchar *path = g_build_filename (f->fake_dir, as, NULL);
 
-  write_file (path, text, 0644);
-}
-
-/* The fake's command lines, arguments joined by '|'; the log is emptied. */
-static GStrv
-take_commands (Fixture *f)
-{
-  g_autofree gchar *path = g_build_filename (f->fake_dir, "argv.log", NULL);
-  g_autofree gchar *text = NULL;
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto (GStrv) lines = NULL;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return g_strv_builder_end (builder);
-  g_remove (path);
-  lines = g_strsplit (text, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    if (lines[i][0] != '\0')
-      g_strv_builder_add (builder, lines[i]);
-  return g_strv_builder_end (builder);
+  berth_test_write_file (path, text, 0644);
 }
 
 /* "--address|<socket>|--namespace|@ns|@rest", or without the namespace when
@@ -116,7 +55,7 @@ expected_command (Fixture *f, const gchar *ns, const gchar *rest)
 static void
 assert_one_command (Fixture *f, const gchar *ns, const gchar *rest)
 {
-  g_auto (GStrv) commands = take_commands (f);
+  g_auto (GStrv) commands = berth_test_take_commands (f->fake_dir);
   g_autofree gchar *expected = expected_command (f, ns, rest);
 
   g_assert_cmpuint (g_strv_length (commands), ==, 1);
@@ -126,7 +65,7 @@ assert_one_command (Fixture *f, const gchar *ns, const gchar *rest)
 static guint
 count_commands (Fixture *f, const gchar *ns, const gchar *rest)
 {
-  g_auto (GStrv) commands = take_commands (f);
+  g_auto (GStrv) commands = berth_test_take_commands (f->fake_dir);
   g_autofree gchar *expected = expected_command (f, ns, rest);
   guint n = 0;
 
@@ -145,37 +84,22 @@ on_images_changed (BerthImageProcessor *processor, Fixture *f)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree gchar *config = NULL;
-  g_autofree gchar *share = NULL;
-  g_autofree gchar *cache = NULL;
-  g_autofree gchar *settings_path = NULL;
   g_autofree gchar *script = NULL;
-  g_auto (GStrv) envp = NULL;
-  BerthHostInfo host = { 0 };
   BerthPlugin *plugin;
 
-  f->root = g_dir_make_tmp ("berth-nerdctl-XXXXXX", &error);
-  g_assert_no_error (error);
-  config = g_build_filename (f->root, "config", NULL);
-  share = g_build_filename (f->root, "share", NULL);
-  cache = g_build_filename (f->root, "cache", NULL);
-  envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
-  envp = g_environ_setenv (envp, "XDG_DATA_HOME", share, TRUE);
-  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache, TRUE);
-  f->paths
-      = berth_paths_new_for_platform (BERTH_PLATFORM_LINUX, (const gchar *const *)envp, f->root);
+  f->root = berth_test_make_root ("berth-nerdctl");
+  f->paths = berth_test_paths_under (f->root);
   g_assert_cmpint (g_mkdir_with_parents (f->paths->data, 0700), ==, 0);
 
   /* containerd's socket as the VM would forward it: a placeholder here. */
   f->socket = g_build_filename (f->paths->data, "containerd.sock", NULL);
-  write_file (f->socket, "", 0600);
+  berth_test_write_file (f->socket, "", 0600);
 
   f->fake_dir = g_build_filename (f->root, "fake", NULL);
   g_assert_cmpint (g_mkdir (f->fake_dir, 0700), ==, 0);
   f->nerdctl = g_build_filename (f->fake_dir, "nerdctl", NULL);
-  script = read_fixture ("fake-nerdctl");
-  write_file (f->nerdctl, script, 0755);
+  script = berth_test_read_fixture ("fake-nerdctl", NULL);
+  berth_test_write_file (f->nerdctl, script, 0755);
   install_fixture (f, "nerdctl-images-k8s.io.jsonl", "images-k8s.io.jsonl");
   install_fixture (f, "nerdctl-images-default.jsonl", "images-default.jsonl");
   install_fixture (f, "nerdctl-namespaces.txt", "namespaces.txt");
@@ -185,19 +109,9 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_unsetenv ("BERTH_TRIVY");
   g_setenv ("BERTH_IMAGES_REFRESH_MS", "100", TRUE);
 
-  host.platform = BERTH_PLATFORM_LINUX;
-  host.total_memory_bytes = (guint64)8 << 30;
-  host.n_cpus = 4;
-  settings_path = berth_paths_get_settings_file (f->paths);
-  f->settings = berth_settings_new (settings_path, &host);
-  berth_settings_load (f->settings, &error);
-  g_assert_no_error (error);
+  f->settings = berth_test_settings_new (f->paths, NULL);
 
-  f->loader = berth_plugin_loader_new (f->settings, f->paths);
-  berth_plugin_loader_load_all (f->loader, NULL, &error);
-  g_assert_no_error (error);
-  plugin = berth_plugin_loader_find (f->loader, "nerdctl");
-  g_assert_nonnull (plugin);
+  plugin = berth_test_load_plugin (f->settings, f->paths, "nerdctl", &f->loader);
   g_assert_true (BERTH_IS_IMAGE_PROCESSOR (plugin));
   f->processor = BERTH_IMAGE_PROCESSOR (plugin);
   g_signal_connect (f->processor, "images-changed", G_CALLBACK (on_images_changed), f);
@@ -211,7 +125,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->loader);
   g_clear_object (&f->settings);
   g_clear_pointer (&f->paths, berth_paths_free);
-  rm_rf (f->root);
+  berth_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->fake_dir);
   g_free (f->nerdctl);
@@ -220,53 +134,15 @@ fixture_teardown (Fixture *f, gconstpointer data)
 
 /* ---- async plumbing ----------------------------------------------------- */
 
-static void
-on_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static gboolean
-on_timeout_flag (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (WAIT_SECONDS, on_timeout_flag, &timed_out);
-
-  while (*slot == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (id);
-  return *slot;
-}
-
-static void
-pause_ms (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, on_timeout_flag, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static JsonNode *
 list_images (Fixture *f, const gchar *ns, GError **error)
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  berth_image_processor_list_images_async (f->processor, ns, NULL, on_done, &result);
-  return berth_image_processor_list_images_finish (f->processor, wait_result (&result), error);
+  berth_image_processor_list_images_async (f->processor, ns, NULL, berth_test_store_result,
+                                           &result);
+  return berth_image_processor_list_images_finish (
+      f->processor, berth_test_wait_result (&result, WAIT_SECONDS), error);
 }
 
 typedef gboolean (*FinishFunc) (BerthImageProcessor *, GAsyncResult *, GError **);
@@ -274,7 +150,7 @@ typedef gboolean (*FinishFunc) (BerthImageProcessor *, GAsyncResult *, GError **
 static gchar *
 finish_operation (Fixture *f, GAsyncResult **slot, FinishFunc finish, GError **error)
 {
-  GAsyncResult *result = wait_result (slot);
+  GAsyncResult *result = berth_test_wait_result (slot, WAIT_SECONDS);
   g_autofree gchar *output = g_strdup (berth_image_result_get_output (result));
 
   if (!finish (f->processor, result, error))
@@ -362,7 +238,7 @@ test_list_other_namespace (Fixture *f, gconstpointer data)
   none = list_images (f, "moby", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (none)), ==, 0);
-  take_commands (f);
+  g_strfreev (berth_test_take_commands (f->fake_dir));
 
   /* What is not a namespace never reaches nerdctl. */
   bad = list_images (f, "--all", &error);
@@ -370,7 +246,7 @@ test_list_other_namespace (Fixture *f, gconstpointer data)
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA);
   g_assert_nonnull (strstr (error->message, "namespace \"--all\" is not a containerd namespace"));
   {
-    g_auto (GStrv) commands = take_commands (f);
+    g_auto (GStrv) commands = berth_test_take_commands (f->fake_dir);
 
     g_assert_cmpuint (g_strv_length (commands), ==, 0);
   }
@@ -384,9 +260,10 @@ test_namespaces (Fixture *f, gconstpointer data)
   g_auto (GStrv) names = NULL;
   const gchar *expected[] = { "buildkit", "default", "k8s.io", "moby", NULL };
 
-  berth_image_processor_list_namespaces_async (f->processor, NULL, on_done, &result);
-  names
-      = berth_image_processor_list_namespaces_finish (f->processor, wait_result (&result), &error);
+  berth_image_processor_list_namespaces_async (f->processor, NULL, berth_test_store_result,
+                                               &result);
+  names = berth_image_processor_list_namespaces_finish (
+      f->processor, berth_test_wait_result (&result, WAIT_SECONDS), &error);
   g_assert_no_error (error);
   /* "default" is added when nerdctl does not list it, as Rancher Desktop
    * does; sorted. */
@@ -401,17 +278,18 @@ test_pull_push (Fixture *f, gconstpointer data)
   g_autoptr (GAsyncResult) pulled = NULL;
   g_autoptr (GAsyncResult) pushed = NULL;
   g_autofree gchar *output = NULL;
-  g_autofree gchar *expected = read_fixture ("nerdctl-pull.txt");
+  g_autofree gchar *expected = berth_test_read_fixture ("nerdctl-pull.txt", NULL);
 
-  berth_image_processor_pull_async (f->processor, "alpine:3.20", "default", NULL, on_done, &pulled);
+  berth_image_processor_pull_async (f->processor, "alpine:3.20", "default", NULL,
+                                    berth_test_store_result, &pulled);
   output = finish_operation (f, &pulled, berth_image_processor_pull_finish, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (output, ==, expected);
   assert_one_command (f, "default", "pull|alpine:3.20");
 
   g_free (output);
-  berth_image_processor_push_async (f->processor, "localhost:5000/alpine:3.20", NULL, NULL, on_done,
-                                    &pushed);
+  berth_image_processor_push_async (f->processor, "localhost:5000/alpine:3.20", NULL, NULL,
+                                    berth_test_store_result, &pushed);
   output = finish_operation (f, &pushed, berth_image_processor_push_finish, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (output, "manifest-sha256:"));
@@ -429,7 +307,7 @@ test_build (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (g_mkdir (context, 0700), ==, 0);
   berth_image_processor_build_async (f->processor, context, "berth-built:latest", NULL, NULL,
-                                     on_done, &result);
+                                     berth_test_store_result, &result);
   output = finish_operation (f, &result, berth_image_processor_build_finish, &error);
   g_assert_no_error (error);
   g_assert_nonnull (
@@ -452,22 +330,24 @@ test_tag_and_remove (Fixture *f, gconstpointer data)
   g_autofree gchar *output = NULL;
 
   berth_image_processor_tag_async (f->processor, "busybox:latest", "busybox:mine", "default", NULL,
-                                   on_done, &tagged);
+                                   berth_test_store_result, &tagged);
   output = finish_operation (f, &tagged, berth_image_processor_tag_finish, &error);
   g_assert_no_error (error);
   assert_one_command (f, "default", "tag|busybox:latest|busybox:mine");
 
   g_free (output);
-  berth_image_processor_remove_async (f->processor, "busybox:mine", NULL, NULL, on_done, &removed);
+  berth_image_processor_remove_async (f->processor, "busybox:mine", NULL, NULL,
+                                      berth_test_store_result, &removed);
   output = finish_operation (f, &removed, berth_image_processor_remove_finish, &error);
   g_assert_no_error (error);
   g_assert_true (
       g_str_has_prefix (output, "Untagged: registry.example.test/library/busybox:mine\nDeleted: "));
   assert_one_command (f, "k8s.io", "rmi|busybox:mine");
 
-  berth_image_processor_remove_async (f->processor, "missing:1", NULL, NULL, on_done, &missing);
-  g_assert_false (
-      berth_image_processor_remove_finish (f->processor, wait_result (&missing), &error));
+  berth_image_processor_remove_async (f->processor, "missing:1", NULL, NULL,
+                                      berth_test_store_result, &missing);
+  g_assert_false (berth_image_processor_remove_finish (
+      f->processor, berth_test_wait_result (&missing, WAIT_SECONDS), &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "rmi missing:1` failed with exit status 1: "));
   g_assert_nonnull (strstr (error->message, "no such image: missing:1"));
@@ -490,8 +370,10 @@ test_scan (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (g_mkdir (empty_dir, 0700), ==, 0);
   g_setenv ("PATH", empty_dir, TRUE);
-  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, on_done, &without);
-  report = berth_image_processor_scan_finish (f->processor, wait_result (&without), &error);
+  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, berth_test_store_result,
+                                    &without);
+  report = berth_image_processor_scan_finish (
+      f->processor, berth_test_wait_result (&without, WAIT_SECONDS), &error);
   g_setenv ("PATH", saved_path, TRUE);
   g_assert_null (report);
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED);
@@ -499,11 +381,13 @@ test_scan (Fixture *f, gconstpointer data)
                                                    "vulnerabilities: trivy is not in PATH"));
   g_clear_error (&error);
 
-  script = read_fixture ("fake-trivy");
-  write_file (trivy, script, 0755);
+  script = berth_test_read_fixture ("fake-trivy", NULL);
+  berth_test_write_file (trivy, script, 0755);
   g_setenv ("BERTH_TRIVY", trivy, TRUE);
-  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, on_done, &with);
-  report = berth_image_processor_scan_finish (f->processor, wait_result (&with), &error);
+  berth_image_processor_scan_async (f->processor, "alpine:3.20", NULL, berth_test_store_result,
+                                    &with);
+  report = berth_image_processor_scan_finish (f->processor,
+                                              berth_test_wait_result (&with, WAIT_SECONDS), &error);
   g_unsetenv ("BERTH_TRIVY");
   g_assert_no_error (error);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (report), "SchemaVersion"), ==,
@@ -548,11 +432,11 @@ test_refresh_follows_namespace (Fixture *f, gconstpointer data)
   g_auto (GStrv) changed_keys = NULL;
   JsonNode *partial;
 
-  pause_ms (300);
+  berth_test_pause_ms (300);
   g_assert_cmpuint (count_commands (f, "k8s.io", "images|--format|{{json .}}"), ==, 0);
 
   g_assert_true (berth_image_processor_activate (f->processor, NULL, &error));
-  pause_ms (450);
+  berth_test_pause_ms (450);
   g_assert_cmpuint (count_commands (f, "k8s.io", "images|--format|{{json .}}"), >=, 2);
   g_assert_cmpuint (f->n_changed, ==, 0);
 
@@ -561,14 +445,14 @@ test_refresh_follows_namespace (Fixture *f, gconstpointer data)
   partial = json_parser_get_root (parser);
   berth_settings_update (f->settings, partial, &changed_keys, &error);
   g_assert_no_error (error);
-  pause_ms (450);
+  berth_test_pause_ms (450);
   g_assert_cmpuint (count_commands (f, "default", "images|--format|{{json .}}"), >=, 2);
   g_assert_cmpuint (f->n_changed, ==, 1);
 
   berth_image_processor_deactivate (f->processor);
-  pause_ms (300);
-  take_commands (f);
-  pause_ms (700);
+  berth_test_pause_ms (300);
+  g_strfreev (berth_test_take_commands (f->fake_dir));
+  berth_test_pause_ms (700);
   /* At most one already on its way; a running refresh makes six or seven. */
   g_assert_cmpuint (count_commands (f, "default", "images|--format|{{json .}}"), <=, 1);
 }
