@@ -937,6 +937,23 @@ test_settings_and_pending (Fixture *f, gconstpointer data)
   }
   wait_for_state (f, "STARTED");
 
+  /* Running: switching the engine is a restart, and the proposal says so
+   * before anything changes. */
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/propose_settings",
+                                   "{\"containerEngine\": {\"name\": \"containerd\"}}");
+    g_autoptr (JsonNode) root = NULL;
+    JsonObject *entry;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    entry = json_object_get_object_member (json_node_get_object (root), "containerEngine.name");
+    g_assert_nonnull (entry);
+    g_assert_cmpstr (json_object_get_string_member (entry, "current"), ==, "moby");
+    g_assert_cmpstr (json_object_get_string_member (entry, "desired"), ==, "containerd");
+    g_assert_cmpstr (json_object_get_string_member (entry, "severity"), ==, "restart");
+  }
+
   /* Running: a proposal says what a restart would change, and changes
    * nothing. */
   {
