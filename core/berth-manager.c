@@ -2143,6 +2143,28 @@ new_check (const gchar *id, gboolean passed, const gchar *description, const gch
   return check;
 }
 
+/* What an integration says the user should know (a docker config it could
+ * not edit, DOCKER_HOST overriding the context…): one check per integration,
+ * passed when it has nothing to say. */
+static JsonObject *
+check_integration (BerthIntegration *integration)
+{
+  const gchar *name = berth_plugin_get_name (BERTH_PLUGIN (integration));
+  g_auto (GStrv) warnings = berth_integration_dup_warnings (integration);
+  g_autofree gchar *id = g_strdup_printf ("INTEGRATION_%s", name);
+  g_autofree gchar *joined = NULL;
+  g_autofree gchar *description = NULL;
+
+  if (warnings[0] == NULL)
+    {
+      description = g_strdup_printf ("The %s integration has nothing to report", name);
+      return new_check (id, TRUE, description, NULL);
+    }
+  joined = g_strjoinv ("; ", warnings);
+  description = g_strdup_printf ("The %s integration: %s", name, joined);
+  return new_check (id, FALSE, description, NULL);
+}
+
 /* What the backend chose, when it has chosen: its probe is what counts (a
  * /dev/kvm that opens can still hang a guest under nested virtualization). */
 static JsonObject *
@@ -2370,6 +2392,9 @@ berth_manager_run_diagnostics (BerthManager *self)
   json_array_add_object_element (checks, check_free_disk (self->paths));
   json_array_add_object_element (checks, check_socket_paths (self->paths));
   json_array_add_object_element (checks, check_backend (self));
+  for (guint i = 0; self->integrations != NULL && i < self->integrations->len; i++)
+    json_array_add_object_element (checks,
+                                   check_integration (g_ptr_array_index (self->integrations, i)));
   return json_node_init_array (json_node_alloc (), checks);
 }
 

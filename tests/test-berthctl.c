@@ -707,6 +707,26 @@ images_list_has (Fixture *f, const gchar *reference)
   return found;
 }
 
+/* TRUE once `docker context show` prints @name (the integration applies a
+ * setting in the background); gives up after 10 s. */
+static gboolean
+docker_context_becomes (Fixture *f, const gchar *name)
+{
+  g_autofree gchar *want = g_strconcat (name, "\n", NULL);
+
+  for (guint i = 0; i < 100; i++)
+    {
+      Run r = run_program (f, "docker", "context", "show", NULL);
+      gboolean done = r.status == 0 && g_strcmp0 (r.out, want) == 0;
+
+      run_clear (&r);
+      if (done)
+        return TRUE;
+      g_usleep (100 * 1000);
+    }
+  return FALSE;
+}
+
 /* Containers, as a docker user meets them: the docker CLI on the host talks
  * to the guest's dockerd through Berth's socket and context, images are
  * imported, built, listed, tagged and removed, a published port answers on
@@ -762,6 +782,56 @@ vm_containers (Fixture *f)
   assert_ran (&r, "docker context show");
   g_assert_cmpstr (r.out, ==, "default\n");
   run_clear (&r);
+
+  /* Asked to, Berth makes it current (the setting applies at once, without
+   * a restart), and a plain `docker` reaches the guest; turned off, the
+   * previous context is back. */
+  r = berthctl (f, "set", "--container-engine.docker-context.make-current", NULL);
+  assert_ran (&r, "berthctl set --container-engine.docker-context.make-current");
+  g_assert_null (strstr (r.out, "restart"));
+  run_clear (&r);
+  g_assert_true (docker_context_becomes (f, "berth"));
+  r = run_program (f, "docker", "info", "--format", "{{.OperatingSystem}}", NULL);
+  assert_ran (&r, "docker info with berth current");
+  g_assert_nonnull (strstr (r.out, "Debian"));
+  run_clear (&r);
+  r = berthctl (f, "set", "--container-engine.docker-context.make-current=false", NULL);
+  assert_ran (&r, "berthctl set --container-engine.docker-context.make-current=false");
+  run_clear (&r);
+  g_assert_true (docker_context_becomes (f, "default"));
+
+  /* A docker config Berth cannot edit is left as it is, and diagnostics
+   * say which file and why. */
+  {
+    g_autofree gchar *docker_config = g_build_filename (f->root, ".docker", "config.json", NULL);
+    g_autofree gchar *text = NULL;
+    gboolean reported = FALSE;
+
+    g_assert_true (g_file_set_contents (docker_config, "{\"auths\": {", -1, NULL));
+    r = berthctl (f, "set", "--container-engine.docker-context.make-current", NULL);
+    assert_ran (&r, "berthctl set with a broken docker config");
+    run_clear (&r);
+    for (guint i = 0; i < 50 && !reported; i++)
+      {
+        r = berthctl (f, "diagnostics", NULL);
+        reported = strstr (r.out, "FAIL INTEGRATION_docker-context") != NULL
+                   && strstr (r.out, docker_config) != NULL;
+        if (reported)
+          g_test_message ("diagnostics: %s", strstr (r.out, "FAIL INTEGRATION_docker-context"));
+        run_clear (&r);
+        if (!reported)
+          g_usleep (100 * 1000);
+      }
+    g_assert_true (reported);
+    g_assert_true (g_file_get_contents (docker_config, &text, NULL, NULL));
+    g_assert_cmpstr (text, ==, "{\"auths\": {");
+    /* Mended, and the setting off again: all clear. */
+    g_assert_true (g_file_set_contents (docker_config, "{}", -1, NULL));
+    r = berthctl (f, "set", "--container-engine.docker-context.make-current=false", NULL);
+    assert_ran (&r, "berthctl set after mending the docker config");
+    run_clear (&r);
+    g_assert_true (docker_context_becomes (f, "default"));
+  }
 
   /* An image from a local tar: nothing downloaded. */
   tar = busybox_rootfs_tar (f);
