@@ -25,26 +25,31 @@ typedef struct
 } BerthEngineSocket;
 
 /* Every socket Berth forwards for any engine; @n_out is set. */
-const BerthEngineSocket *berth_engine_sockets (guint *n_out);
+const BerthEngineSocket *
+berth_engine_sockets (guint *n_out);
 /* "<data>/<host_name>" of the first socket of @engine (the engine's own), or
  * NULL when @engine has none. */
-gchar *berth_engine_socket_path (const gchar *data_dir, const gchar *engine);
+gchar *
+berth_engine_socket_path (const gchar *data_dir, const gchar *engine);
 
 /* One attempt: TRUE when the engine answers on the UNIX socket @path as
  * @probe expects. Blocks for at most @timeout_ms. */
-gboolean berth_engine_socket_probe (const gchar *path, BerthEngineProbe probe, guint timeout_ms,
-                                    GCancellable *cancellable, GError **error);
+gboolean
+berth_engine_socket_probe (const gchar *path, BerthEngineProbe probe, guint timeout_ms,
+                           GCancellable *cancellable, GError **error);
 
 /* Probes @path every 200 ms until the engine answers or @timeout_seconds
  * pass; the error then names @daemon, @path and the last failure. */
-void berth_engine_socket_wait_async (const gchar *path, BerthEngineProbe probe,
-                                     const gchar *daemon, guint timeout_seconds,
-                                     GCancellable *cancellable, GAsyncReadyCallback callback,
-                                     gpointer user_data);
-gboolean berth_engine_socket_wait_finish (GAsyncResult *result, GError **error);
+void
+berth_engine_socket_wait_async (const gchar *path, BerthEngineProbe probe, const gchar *daemon,
+                                guint timeout_seconds, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+gboolean
+berth_engine_socket_wait_finish (GAsyncResult *result, GError **error);
 
 /* Removes the host ends of every engine socket under @data_dir that are
  * sockets (a file of another kind is left alone). */
-void berth_engine_sockets_remove (const gchar *data_dir);
+void
+berth_engine_sockets_remove (const gchar *data_dir);
 
 G_END_DECLS

@@ -59,8 +59,7 @@ berth_engine_sockets_remove (const gchar *data_dir)
 /* ---- probes ------------------------------------------------------------- */
 
 static gboolean
-send_all (GSocket *socket, const gchar *data, gsize len, GCancellable *cancellable,
-          GError **error)
+send_all (GSocket *socket, const gchar *data, gsize len, GCancellable *cancellable, GError **error)
 {
   while (len > 0)
     {
@@ -83,8 +82,8 @@ receive_some (GSocket *socket, gsize want, gsize max, GCancellable *cancellable,
 
   while (buffer->len < max && (want == 0 || buffer->len < want))
     {
-      gssize got = g_socket_receive (socket, (gchar *)chunk,
-                                     MIN (sizeof chunk, max - buffer->len), cancellable, error);
+      gssize got = g_socket_receive (socket, (gchar *)chunk, MIN (sizeof chunk, max - buffer->len),
+                                     cancellable, error);
 
       if (got < 0)
         return NULL;
@@ -223,8 +222,7 @@ wait_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
 
       g_clear_error (&last);
       attempts++;
-      if (berth_engine_socket_probe (data->path, data->probe, PROBE_ATTEMPT_MS, cancellable,
-                                     &last))
+      if (berth_engine_socket_probe (data->path, data->probe, PROBE_ATTEMPT_MS, cancellable, &last))
         {
           g_debug ("%s answers on %s (attempt %u)", data->daemon, data->path, attempts);
           g_task_return_boolean (task, TRUE);

@@ -7,13 +7,8 @@ scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 
 # Plugins and data from the build tree rather than an installation.
-plugin_path=""
-for dir in "$PWD/$BUILD_DIR"/plugins/*/; do
-  [ -d "$dir" ] && plugin_path="$plugin_path${plugin_path:+:}${dir%/}"
-done
-export BERTH_PLUGIN_PATH="$plugin_path${BERTH_PLUGIN_PATH:+:$BERTH_PLUGIN_PATH}"
-export BERTH_DATA_DIR="$PWD/data"
-export BERTHD="$PWD/$BUILD_DIR/frontends/daemon/berthd"
+. scripts/build-tree-env.sh
+berth_build_tree_env "$PWD/$BUILD_DIR" "$PWD"
 
 berthctl="$BUILD_DIR/frontends/cli/berthctl"
 "$berthctl" version

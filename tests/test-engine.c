@@ -156,8 +156,8 @@ probe_thread (gpointer data)
 {
   ProbeCall *call = data;
 
-  call->ok = berth_engine_socket_probe (call->path, call->probe, call->timeout_ms, NULL,
-                                        &call->error);
+  call->ok
+      = berth_engine_socket_probe (call->path, call->probe, call->timeout_ms, NULL, &call->error);
   g_atomic_int_set (&call->done, 1);
   g_main_context_wakeup (NULL);
   return NULL;
@@ -195,12 +195,10 @@ test_containerd_greeting (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   listen_as (f, ENGINE_CONTAINERD);
-  g_assert_true (
-      probe (f, BERTH_ENGINE_PROBE_HTTP2, 2000, &error));
+  g_assert_true (probe (f, BERTH_ENGINE_PROBE_HTTP2, 2000, &error));
   g_assert_no_error (error);
   /* A docker ping is no gRPC greeting: the same socket fails that probe. */
-  g_assert_false (
-      probe (f, BERTH_ENGINE_PROBE_DOCKER_PING, 2000, &error));
+  g_assert_false (probe (f, BERTH_ENGINE_PROBE_DOCKER_PING, 2000, &error));
   g_assert_error (error, BERTH_ERROR, BERTH_ERROR_FAILED);
 }
 
@@ -233,8 +231,7 @@ test_wrong_answer (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   listen_as (f, ENGINE_TEAPOT);
-  g_assert_false (
-      probe (f, BERTH_ENGINE_PROBE_DOCKER_PING, 2000, &error));
+  g_assert_false (probe (f, BERTH_ENGINE_PROBE_DOCKER_PING, 2000, &error));
   g_assert_nonnull (strstr (error->message, "HTTP/1.1 418 I'm a teapot"));
 }
 

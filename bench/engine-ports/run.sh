@@ -83,13 +83,9 @@ unset XDG_CONFIG_HOME XDG_DATA_HOME XDG_CACHE_HOME XDG_RUNTIME_DIR DOCKER_HOST D
   DOCKER_CONFIG
 mkdir -p "$HOME/.cache/berth" "$IMAGE_CACHE"
 ln -s "$IMAGE_CACHE" "$HOME/.cache/berth/images"
-plugin_path=""
-for dir in "$BUILD"/plugins/*/; do
-  [ -d "$dir" ] && plugin_path="$plugin_path${plugin_path:+:}${dir%/}"
-done
-export BERTH_PLUGIN_PATH="$plugin_path"
-export BERTH_DATA_DIR="$SOURCE/data"
-export BERTHD="$BUILD/frontends/daemon/berthd"
+unset BERTH_PLUGIN_PATH
+. "$SOURCE/scripts/build-tree-env.sh"
+berth_build_tree_env "$BUILD" "$SOURCE"
 export BERTH_API_PORT=0
 
 now ()
