@@ -764,6 +764,26 @@ vm_containers (Fixture *f)
   g_assert_cmpstr (r.out, ==, socket_line);
   run_clear (&r);
 
+  /* Nothing of the engine's own shows up as a guest port: only SSH is
+   * forwarded until a container publishes one (containerd's CRI stream
+   * server is off under dockerd). */
+  {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    JsonArray *forwards;
+
+    r = berthctl (f, "info", "--field", "portForwards", NULL);
+    assert_ran (&r, "berthctl info --field portForwards");
+    g_assert_true (json_parser_load_from_data (parser, r.out, -1, NULL));
+    forwards = json_node_get_array (json_parser_get_root (parser));
+    if (json_array_get_length (forwards) != 1)
+      g_printerr ("forwarded: %s", r.out);
+    g_assert_cmpuint (json_array_get_length (forwards), ==, 1);
+    g_assert_cmpint (
+        json_object_get_int_member (json_array_get_object_element (forwards, 0), "guestPort"), ==,
+        22);
+    run_clear (&r);
+  }
+
   /* The docker CLI reaches the guest's dockerd: through the berth context
    * that Berth made, as after the README's main command. */
   r = run_program (f, "docker", "--context", "berth", "info", "--format",

@@ -15,6 +15,7 @@ BERTH_CONSOLE=${BERTH_CONSOLE:-/dev/console}
 BERTH_LOG=$BERTH_ROOT/var/log/berth-guest.log
 BERTH_PROVISION_LOG=$BERTH_ROOT/var/log/berth-provision.log
 BERTH_RUN=/run/berth-guest
+BERTH_GUEST_LIB=/usr/lib/berth-guest
 BERTH_SSHD_ENV=$BERTH_ROOT/etc/ssh/sshd_config.d/50-berth-environment.conf
 LIMA_CIDATA_MNT=/mnt/lima-cidata
 MODPROBE=/usr/sbin/modprobe
@@ -563,7 +564,12 @@ start_engine ()
 {
   engine=$1
   [ "$engine" != none ] || return 0
-  setsid containerd >>/var/log/containerd.log 2>&1 </dev/null &
+  if [ "$engine" = moby ]; then
+    setsid containerd --config "$BERTH_GUEST_LIB/containerd-for-dockerd.toml" \
+      >>/var/log/containerd.log 2>&1 </dev/null &
+  else
+    setsid containerd >>/var/log/containerd.log 2>&1 </dev/null &
+  fi
   if [ "$engine" = moby ]; then
     setsid dockerd --containerd=/run/containerd/containerd.sock \
       --group=docker >>/var/log/dockerd.log 2>&1 </dev/null &
