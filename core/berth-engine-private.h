@@ -27,10 +27,13 @@ typedef struct
 /* Every socket Berth forwards for any engine; @n_out is set. */
 const BerthEngineSocket *
 berth_engine_sockets (guint *n_out);
-/* "<data>/<host_name>" of the first socket of @engine (the engine's own), or
- * NULL when @engine has none. */
+/* The sockets of @engine (containerEngine.name), its own first; element type
+ * const BerthEngineSocket *, empty when @engine has none. */
+GPtrArray *
+berth_engine_sockets_for (const gchar *engine);
+/* Where @socket answers on the host: "<data_dir>/<host_name>". */
 gchar *
-berth_engine_socket_path (const gchar *data_dir, const gchar *engine);
+berth_engine_socket_host_path (const BerthEngineSocket *socket, const gchar *data_dir);
 
 /* One attempt: TRUE when the engine answers on the UNIX socket @path as
  * @probe expects. Blocks for at most @timeout_ms. */

@@ -34,13 +34,21 @@ berth_engine_sockets (guint *n_out)
   return engine_sockets;
 }
 
-gchar *
-berth_engine_socket_path (const gchar *data_dir, const gchar *engine)
+GPtrArray *
+berth_engine_sockets_for (const gchar *engine)
 {
+  GPtrArray *sockets = g_ptr_array_new ();
+
   for (gsize i = 0; i < G_N_ELEMENTS (engine_sockets); i++)
     if (g_strcmp0 (engine_sockets[i].engine, engine) == 0)
-      return g_build_filename (data_dir, engine_sockets[i].host_name, NULL);
-  return NULL;
+      g_ptr_array_add (sockets, (gpointer)&engine_sockets[i]);
+  return sockets;
+}
+
+gchar *
+berth_engine_socket_host_path (const BerthEngineSocket *socket, const gchar *data_dir)
+{
+  return g_build_filename (data_dir, socket->host_name, NULL);
 }
 
 void
@@ -48,7 +56,7 @@ berth_engine_sockets_remove (const gchar *data_dir)
 {
   for (gsize i = 0; i < G_N_ELEMENTS (engine_sockets); i++)
     {
-      g_autofree gchar *path = g_build_filename (data_dir, engine_sockets[i].host_name, NULL);
+      g_autofree gchar *path = berth_engine_socket_host_path (&engine_sockets[i], data_dir);
       GStatBuf st;
 
       if (g_lstat (path, &st) == 0 && S_ISSOCK (st.st_mode) && g_unlink (path) != 0)

@@ -445,9 +445,8 @@ berth_manager_dup_pending (BerthManager *self)
  * under way, restarts the VM at once, as Rancher Desktop does; a change that
  * needs a reset stays pending until the user resets. */
 static void
-restart_for_pending (BerthManager *self)
+restart_for_pending (BerthManager *self, JsonNode *pending)
 {
-  g_autoptr (JsonNode) pending = NULL;
   g_autoptr (GString) keys = g_string_new (NULL);
   JsonObjectIter iter;
   const gchar *key;
@@ -456,7 +455,6 @@ restart_for_pending (BerthManager *self)
   if (self->state != BERTH_STATE_STARTED || self->op != OP_NONE || self->resetting
       || self->locked)
     return;
-  pending = berth_manager_dup_pending (self);
   json_object_iter_init (&iter, json_node_get_object (pending));
   while (json_object_iter_next (&iter, &key, &entry))
     {
@@ -487,6 +485,7 @@ berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode *
                                GError **error)
 {
   g_auto (GStrv) changed = NULL;
+  g_autoptr (JsonNode) pending = NULL;
 
   g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -505,9 +504,12 @@ berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode *
 
       g_message ("Settings changed: %s", list);
     }
-  restart_for_pending (self);
+  /* The restart's stop half keeps the started settings: what is pending
+   * now is what the answer reports. */
+  pending = berth_manager_dup_pending (self);
+  restart_for_pending (self, pending);
   if (pending_out != NULL)
-    *pending_out = berth_manager_dup_pending (self);
+    *pending_out = g_steal_pointer (&pending);
   return TRUE;
 }
 
@@ -638,12 +640,6 @@ engine_run_free (EngineRun *run)
 static void
 engine_next (GTask *task);
 
-static gchar *
-engine_host_path (BerthManager *self, const BerthEngineSocket *socket)
-{
-  return g_build_filename (self->paths->data, socket->host_name, NULL);
-}
-
 static void
 engine_wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -664,7 +660,7 @@ engine_forward_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   EngineRun *run = g_task_get_task_data (task);
   const BerthEngineSocket *socket = g_ptr_array_index (run->sockets, run->next - 1);
-  g_autofree gchar *host_path = engine_host_path (run->self, socket);
+  g_autofree gchar *host_path = berth_engine_socket_host_path (socket, run->self->paths->data);
   g_autoptr (GError) error = NULL;
   g_autofree gchar *description = NULL;
 
@@ -709,7 +705,7 @@ engine_next (GTask *task)
       return;
     }
   socket = g_ptr_array_index (run->sockets, run->next++);
-  host_path = engine_host_path (run->self, socket);
+  host_path = berth_engine_socket_host_path (socket, run->self->paths->data);
   berth_backend_forward_socket_async (run->self->backend, socket->guest_path, host_path,
                                       g_task_get_cancellable (task), engine_forward_done, task);
 }
@@ -726,18 +722,12 @@ step_engine (BerthManager *self, GCancellable *cancellable, GAsyncReadyCallback 
 {
   const gchar *engine = berth_settings_get_string (self->settings, "containerEngine.name");
   GTask *task = g_task_new (self, cancellable, callback, user_data);
-  const BerthEngineSocket *sockets;
   EngineRun *run;
-  guint n;
 
   g_task_set_source_tag (task, step_engine);
   run = g_new0 (EngineRun, 1);
   run->self = self;
-  run->sockets = g_ptr_array_new ();
-  sockets = berth_engine_sockets (&n);
-  for (guint i = 0; i < n; i++)
-    if (g_strcmp0 (sockets[i].engine, engine) == 0)
-      g_ptr_array_add (run->sockets, (gpointer)&sockets[i]);
+  run->sockets = berth_engine_sockets_for (engine);
   g_task_set_task_data (task, run, (GDestroyNotify)engine_run_free);
   /* Another engine's socket from an earlier start must not look usable. */
   berth_engine_sockets_remove (self->paths->data);
@@ -2060,21 +2050,17 @@ add_engine_state (BerthManager *self, JsonObject *state)
                             : NULL;
   g_autoptr (JsonObject) sockets = json_object_new ();
   g_autoptr (JsonArray) ports = json_array_new ();
+  g_autoptr (GPtrArray) engine_sockets = berth_engine_sockets_for (engine);
   g_autoptr (GPtrArray) forwards = NULL;
-  const BerthEngineSocket *table;
-  guint n;
 
-  table = berth_engine_sockets (&n);
-  for (guint i = 0; i < n; i++)
+  for (guint i = 0; i < engine_sockets->len; i++)
     {
-      g_autofree gchar *path = NULL;
+      const BerthEngineSocket *socket = g_ptr_array_index (engine_sockets, i);
+      g_autofree gchar *path = berth_engine_socket_host_path (socket, self->paths->data);
 
-      if (g_strcmp0 (table[i].engine, engine) != 0)
-        continue;
-      path = g_build_filename (self->paths->data, table[i].host_name, NULL);
-      if (!json_object_has_member (state, "engineSocket"))
+      if (i == 0)
         json_object_set_string_member (state, "engineSocket", path);
-      json_object_set_string_member (sockets, table[i].daemon, path);
+      json_object_set_string_member (sockets, socket->daemon, path);
     }
   json_object_set_object_member (state, "sockets", g_steal_pointer (&sockets));
   forwards = berth_backend_list_port_forwards (self->backend);

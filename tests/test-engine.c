@@ -271,8 +271,11 @@ test_cancel (Fixture *f, gconstpointer data)
 static void
 test_table_and_cleanup (Fixture *f, gconstpointer data)
 {
-  g_autofree gchar *docker = berth_engine_socket_path (f->dir, "moby");
-  g_autofree gchar *containerd = berth_engine_socket_path (f->dir, "containerd");
+  g_autoptr (GPtrArray) moby = berth_engine_sockets_for ("moby");
+  g_autoptr (GPtrArray) containerd_sockets = berth_engine_sockets_for ("containerd");
+  g_autoptr (GPtrArray) podman = berth_engine_sockets_for ("podman");
+  g_autofree gchar *docker = NULL;
+  g_autofree gchar *containerd = NULL;
   g_autofree gchar *keep = g_build_filename (f->dir, "buildkitd.sock", NULL);
   g_autoptr (GSocket) a = NULL;
   g_autoptr (GSocketAddress) address = NULL;
@@ -280,9 +283,14 @@ test_table_and_cleanup (Fixture *f, gconstpointer data)
   const BerthEngineSocket *table;
   guint n = 0;
 
+  /* An engine's own socket comes first; an unknown engine has none. */
+  g_assert_cmpuint (moby->len, ==, 1);
+  g_assert_cmpuint (containerd_sockets->len, ==, 2);
+  g_assert_cmpuint (podman->len, ==, 0);
+  docker = berth_engine_socket_host_path (g_ptr_array_index (moby, 0), f->dir);
+  containerd = berth_engine_socket_host_path (g_ptr_array_index (containerd_sockets, 0), f->dir);
   g_assert_true (g_str_has_suffix (docker, "/docker.sock"));
   g_assert_true (g_str_has_suffix (containerd, "/containerd.sock"));
-  g_assert_null (berth_engine_socket_path (f->dir, "podman"));
   table = berth_engine_sockets (&n);
   g_assert_cmpuint (n, >=, 2);
   g_assert_cmpstr (table[0].guest_path, ==, "/var/run/docker.sock");
