@@ -154,6 +154,22 @@ connect_daemon (BerthctlOptions *opts, GError **error)
   { "output", 'o', 0, G_OPTION_ARG_STRING, &opts->output, "Output format: text or json",         \
     "FORMAT" }
 
+/* --wait-timeout for a wait of DEFAULT_WAIT_TIMEOUT seconds into @variable. */
+#define WAIT_TIMEOUT_ENTRY(variable)                                                              \
+  { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &(variable),                                         \
+    "Give up waiting after this many seconds (default 900)", "SECONDS" }
+
+/* Follows berthd until the VM runs; @action names what is waited for. */
+static gboolean
+wait_until_running (BerthctlRemote *remote, const gchar *action, gint wait_timeout,
+                    GError **error)
+{
+  if (!berthctl_wait_for_state (remote, "STARTED", action, (guint)wait_timeout, error))
+    return FALSE;
+  g_print ("Berth is running\n");
+  return TRUE;
+}
+
 static int
 cmd_version (BerthctlOptions *opts, int argc, char **argv)
 {
@@ -355,8 +371,7 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   GOptionEntry entries[] = {
     { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
       "When the change restarts the VM, wait until it runs again", NULL },
-    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
-      "Give up waiting after this many seconds (default 900)", "SECONDS" },
+    WAIT_TIMEOUT_ENTRY (wait_timeout),
     { NULL }
   };
 
@@ -380,9 +395,8 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   if (!restarting || !wait)
     return EXIT_OK;
   /* berthd is already stopping: STARTED now means the restart is done. */
-  if (!berthctl_wait_for_state (remote, "STARTED", "restart", (guint)wait_timeout, &error))
+  if (!wait_until_running (remote, "restart", wait_timeout, &error))
     return fail (error);
-  g_print ("Berth is running\n");
   return EXIT_OK;
 }
 
@@ -409,8 +423,7 @@ cmd_start (BerthctlOptions *opts, int argc, char **argv)
   GOptionEntry entries[] = {
     { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "Wait until Berth has started, showing progress",
       NULL },
-    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
-      "Give up waiting after this many seconds (default 900)", "SECONDS" },
+    WAIT_TIMEOUT_ENTRY (wait_timeout),
     { NULL }
   };
 
@@ -442,9 +455,8 @@ cmd_start (BerthctlOptions *opts, int argc, char **argv)
       g_print ("Berth is starting; follow it with berthctl info or berthctl start --wait\n");
       return EXIT_OK;
     }
-  if (!berthctl_wait_for_state (remote, "STARTED", "start", (guint) wait_timeout, &error))
+  if (!wait_until_running (remote, "start", wait_timeout, &error))
     return fail (error);
-  g_print ("Berth is running\n");
   return EXIT_OK;
 }
 
@@ -458,8 +470,7 @@ cmd_stop (BerthctlOptions *opts, int argc, char **argv)
   gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
   GOptionEntry entries[] = {
     { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "Return once the stop is under way", NULL },
-    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
-      "Give up waiting after this many seconds (default 900)", "SECONDS" },
+    WAIT_TIMEOUT_ENTRY (wait_timeout),
     { NULL }
   };
 
