@@ -1024,6 +1024,7 @@ test_vm_shell (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  berth_test_watch_leftovers ();
   g_test_init (&argc, &argv, NULL);
   g_assert_nonnull (g_getenv ("BERTHCTL"));
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)

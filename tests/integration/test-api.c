@@ -1620,6 +1620,7 @@ test_single_instance (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  berth_test_watch_leftovers ();
   g_test_init (&argc, &argv, NULL);
 
   if (g_getenv ("BERTHD") == NULL)

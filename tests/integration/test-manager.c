@@ -691,6 +691,7 @@ test_diagnostics (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  berth_test_watch_leftovers ();
   g_test_init (&argc, &argv, NULL);
 
   if (g_getenv ("BERTH_TEST_GOOD_PLUGIN_DIR") == NULL

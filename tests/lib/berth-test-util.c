@@ -2,14 +2,173 @@
 
 #include "berth-test-util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+
+/* ---- leftovers ------------------------------------------------------------ */
+
+#define WATCHDOG_VARIABLE "BERTH_TEST_WATCHDOG"
+/* berthd stops its VM on SIGTERM; QEMU, ssh and the rest end at once. */
+#define WATCHDOG_GRACE_SECONDS 20
+
+static guint
+count_threads (void)
+{
+  g_autoptr (GDir) tasks = g_dir_open ("/proc/self/task", 0, NULL);
+  guint n = 0;
+
+  while (tasks != NULL && g_dir_read_name (tasks) != NULL)
+    n++;
+  return n;
+}
+
+/* Whether @env, NUL-separated as /proc/<pid>/environ is and with a NUL
+ * after @length, holds @entry. */
+static gboolean
+environ_holds (const gchar *env, gsize length, const gchar *entry)
+{
+  for (gsize at = 0; at < length; at += strlen (env + at) + 1)
+    if (strcmp (env + at, entry) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* A zombie has ended; it only waits for its parent to collect it. */
+static gboolean
+process_has_ended (const gchar *pid)
+{
+  g_autofree gchar *path = g_build_filename ("/proc", pid, "stat", NULL);
+  g_autofree gchar *stat = NULL;
+  const gchar *state;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return TRUE;
+  state = strrchr (stat, ')');
+  return state == NULL || state[1] == '\0' || state[2] == 'Z' || state[2] == 'X';
+}
+
+/* The processes but this one that still run with @entry in their
+ * environment. */
+static GArray *
+find_leftovers (const gchar *entry)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (pid_t));
+  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const gchar *name;
+
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree gchar *path = NULL;
+      g_autofree gchar *env = NULL;
+      gsize length = 0;
+      pid_t pid = (pid_t)atoi (name);
+
+      if (pid <= 0 || pid == getpid ())
+        continue;
+      path = g_build_filename ("/proc", name, "environ", NULL);
+      if (g_file_get_contents (path, &env, &length, NULL) && environ_holds (env, length, entry)
+          && !process_has_ended (name))
+        g_array_append_val (pids, pid);
+    }
+  return pids;
+}
+
+static gchar *
+process_name (pid_t pid)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/comm", (gint)pid);
+  gchar *name = NULL;
+
+  if (!g_file_get_contents (path, &name, NULL, NULL))
+    return g_strdup ("a process");
+  return g_strstrip (name);
+}
+
+static void G_GNUC_NORETURN
+watchdog_run (gint ended_fd, const gchar *entry)
+{
+  /* pid → the last signal sent to it */
+  g_autoptr (GHashTable) sent = g_hash_table_new (NULL, NULL);
+  gint64 deadline;
+  gchar byte;
+
+  /* End of file: the test process is gone, and its end of the pipe with it. */
+  while (read (ended_fd, &byte, 1) < 0 && errno == EINTR)
+    ;
+  deadline = g_get_monotonic_time () + WATCHDOG_GRACE_SECONDS * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr (GArray) pids = find_leftovers (entry);
+      gint signal = g_get_monotonic_time () < deadline ? SIGTERM : SIGKILL;
+
+      if (pids->len == 0)
+        break;
+      for (guint i = 0; i < pids->len; i++)
+        {
+          pid_t pid = g_array_index (pids, pid_t, i);
+          gpointer key = GINT_TO_POINTER (pid);
+
+          if (GPOINTER_TO_INT (g_hash_table_lookup (sent, key)) == signal)
+            continue;
+          if (!g_hash_table_contains (sent, key))
+            {
+              g_autofree gchar *name = process_name (pid);
+
+              g_printerr ("# watchdog: the test left %s (pid %d) running; stopping it\n", name,
+                          (gint)pid);
+            }
+          else
+            g_printerr ("# watchdog: pid %d outlived SIGTERM by %d s; killing it\n", (gint)pid,
+                        WATCHDOG_GRACE_SECONDS);
+          g_hash_table_insert (sent, key, GINT_TO_POINTER (signal));
+          kill (pid, signal);
+        }
+      g_usleep (G_USEC_PER_SEC / 20);
+    }
+  _exit (0);
+}
+
+void
+berth_test_watch_leftovers (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *token = NULL;
+  gint fds[2];
+  pid_t pid;
+
+  /* fork() copies this thread only: another could hold a lock forever. */
+  g_assert_cmpuint (count_threads (), ==, 1);
+  token = g_strdup_printf ("%d-%08x", (gint)getpid (), g_random_int ());
+  g_unix_open_pipe (fds, FD_CLOEXEC, &error);
+  g_assert_no_error (error);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      g_autofree gchar *entry = g_strconcat (WATCHDOG_VARIABLE "=", token, NULL);
+
+      close (fds[1]);
+      setsid ();
+      /* This process's stdout is the TAP stream. */
+      dup2 (STDERR_FILENO, STDOUT_FILENO);
+      watchdog_run (fds[0], entry);
+    }
+  /* The write end stays open, unseen by the programs this one runs
+   * (close-on-exec), until this process ends. */
+  close (fds[0]);
+  g_setenv (WATCHDOG_VARIABLE, token, TRUE);
+}
 
 /* ---- directories --------------------------------------------------------- */
 

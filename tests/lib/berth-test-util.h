@@ -9,6 +9,19 @@
 
 G_BEGIN_DECLS
 
+/* Call first in main(), before anything starts a thread. Forks a watchdog
+ * in a session of its own (so that meson's kill of the test's process group
+ * spares it) that waits for this process to end, however it ends: a failed
+ * assertion, a signal, a timeout. Then it ends every process this one
+ * started, directly or not, that still runs: a berthd that berthctl left
+ * behind, QEMU, ssh. It knows them by BERTH_TEST_WATCHDOG in their
+ * environment, which this sets to a value of this process's own; SIGTERM
+ * first, SIGKILL to what is left after 20 s. It says on stderr what it
+ * stopped, and holds stderr until it is done, so the next test does not
+ * start beside leftovers. */
+void
+berth_test_watch_leftovers (void);
+
 /* Removes @path and everything below it. A symbolic link is removed, never
  * followed. TRUE when nothing is left at @path. */
 gboolean

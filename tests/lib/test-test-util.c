@@ -3,6 +3,7 @@
  * whatever this process's environment says, and waits that end. */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -176,9 +177,90 @@ test_read_credentials (void)
   berth_test_rm_rf (root);
 }
 
+/* setsid: out of the test's process group, as berthctl starts berthd. */
+static void
+own_session (gpointer user_data)
+{
+  setsid ();
+}
+
+static GPid
+spawn_sleeper (void)
+{
+  const gchar *argv[] = { "sleep", "1000", NULL };
+  g_autoptr (GError) error = NULL;
+  GPid pid = 0;
+
+  g_spawn_async (NULL, (gchar **)argv, NULL,
+                 G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                 own_session, NULL, &pid, &error);
+  g_assert_no_error (error);
+  return pid;
+}
+
+static gboolean
+process_gone (gpointer data)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", GPOINTER_TO_INT (data));
+  g_autofree gchar *stat = NULL;
+  const gchar *state;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return TRUE;
+  state = strrchr (stat, ')');
+  return state != NULL && state[1] != '\0' && state[2] == 'Z';
+}
+
+/* A test that fails with a daemon of its own still running in another
+ * session does not leave it behind; what others started stays. */
+static void
+test_watch_leftovers (void)
+{
+  const gchar *pid_file = g_getenv ("BERTH_TEST_LEFTOVER_PID_FILE");
+  g_autofree gchar *root = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *expected = NULL;
+  GPid outsider, leftover;
+  gboolean gone, outsider_gone;
+
+  if (g_test_subprocess ())
+    {
+      g_autofree gchar *pid_text = g_strdup_printf ("%d", spawn_sleeper ());
+
+      berth_test_write_file (pid_file, pid_text, 0600);
+      g_assert_not_reached ();
+    }
+
+  outsider = spawn_sleeper ();
+  root = berth_test_make_root ("berth-test-util");
+  path = g_build_filename (root, "leftover.pid", NULL);
+  g_setenv ("BERTH_TEST_LEFTOVER_PID_FILE", path, TRUE);
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv ("BERTH_TEST_LEFTOVER_PID_FILE");
+  g_test_trap_assert_failed ();
+  text = berth_test_read_file (path);
+  leftover = (GPid)g_ascii_strtoll (text, NULL, 10);
+  g_assert_cmpint (leftover, >, 1);
+  /* The watchdog held the child's stderr until it was done. */
+  expected = g_strdup_printf ("*# watchdog: the test left sleep (pid %d) running; stopping it*",
+                              leftover);
+  g_test_trap_assert_stderr (expected);
+  gone = process_gone (GINT_TO_POINTER (leftover));
+  if (!gone)
+    kill (leftover, SIGKILL);
+  outsider_gone = process_gone (GINT_TO_POINTER (outsider));
+  kill (outsider, SIGKILL);
+  g_spawn_close_pid (outsider);
+  berth_test_rm_rf (root);
+  g_assert_true (gone);
+  g_assert_false (outsider_gone);
+}
+
 int
 main (int argc, char **argv)
 {
+  berth_test_watch_leftovers ();
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/test-util/rm-rf/keeps-link-targets", test_rm_rf_keeps_link_targets);
@@ -188,5 +270,6 @@ main (int argc, char **argv)
   g_test_add_func ("/test-util/spawn", test_spawn);
   g_test_add_func ("/test-util/take-commands", test_take_commands);
   g_test_add_func ("/test-util/read-credentials", test_read_credentials);
+  g_test_add_func ("/test-util/watch-leftovers", test_watch_leftovers);
   return g_test_run ();
 }

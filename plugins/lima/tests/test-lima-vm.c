@@ -1050,6 +1050,7 @@ main (int argc, char **argv)
 {
   int status;
 
+  berth_test_watch_leftovers ();
   g_test_init (&argc, &argv, NULL);
   setup ();
   g_test_add_func ("/lima/vm/missing-qemu", test_missing_qemu);

@@ -319,6 +319,7 @@ test_engine_switch (Fixture *f, gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  berth_test_watch_leftovers ();
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
