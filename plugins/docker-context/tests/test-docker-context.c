@@ -263,8 +263,11 @@ have_docker (void)
 
   if (docker != NULL)
     return TRUE;
-  g_test_skip ("docker is not in PATH, so what the docker CLI reads is not checked; install the "
-               "docker CLI (docker.io) to run this part");
+  /* scripts/deps.sh installs one: a missing CLI is a broken setup, not a
+   * reason to check less. */
+  g_test_message ("docker is not in PATH, so what the docker CLI reads cannot be checked; "
+                  "scripts/deps.sh installs it (docker.io)");
+  g_test_fail ();
   return FALSE;
 }
 
@@ -352,16 +355,38 @@ test_home_docker_dir (Fixture *f, gconstpointer data)
   berth_test_rm_rf (home_docker);
 }
 
+/* The current context as the docker CLI sees it: `docker context inspect`
+ * without a name shows the current one, in docker 20.10 (Debian 12's) as in
+ * today's; `docker context show` came only in 23. */
+static gchar *
+docker_current_context (Fixture *f)
+{
+  const gchar *inspect[] = { "context", "inspect", "--format", "{{.Name}}", NULL };
+  g_autofree gchar *err = NULL;
+  gchar *out = NULL;
+
+  g_assert_cmpint (run_docker (f, inspect, &out, &err), ==, 0);
+  return out;
+}
+
+/* What the docker CLI makes of the context Berth writes, through the
+ * commands and fields every supported docker CLI has (20.10 and later). */
 static void
 test_docker_cli (Fixture *f, gconstpointer data)
 {
-  const gchar *ls[] = { "context", "ls", "--format", "{{json .}}", NULL };
-  const gchar *show[] = { "context", "show", NULL };
-  const gchar *info[] = { "--context", "berth", "info", "--format", "{{.ServerVersion}}", NULL };
+  /* docker 20.10's `context ls --format '{{json .}}'` has no Error field;
+   * these four are in every version. */
+  const gchar *ls[] = { "context", "ls", "--format",
+                        "{{.Name}}|{{.DockerEndpoint}}|{{.Description}}|{{.Current}}", NULL };
+  /* `info --format` fails on a template error in 20.10 when the daemon is
+   * away; `version` says why in both. */
+  const gchar *version[]
+      = { "--context", "berth", "version", "--format", "{{.Server.Version}}", NULL };
   g_autofree gchar *out = NULL;
   g_autofree gchar *err = NULL;
+  g_autofree gchar *berth_line = g_strdup_printf ("berth|%s|Berth|false", f->host);
+  g_autofree gchar *current = NULL;
   g_auto (GStrv) lines = NULL;
-  gboolean found = FALSE;
 
   apply_ok (f, BERTH_STATE_STOPPED);
   if (!have_docker ())
@@ -369,51 +394,32 @@ test_docker_cli (Fixture *f, gconstpointer data)
 
   g_assert_cmpint (run_docker (f, ls, &out, &err), ==, 0);
   lines = g_strsplit (out, "\n", -1);
-  for (gsize i = 0; lines[i] != NULL; i++)
-    {
-      g_autoptr (JsonNode) node = NULL;
-      JsonObject *object;
-
-      if (lines[i][0] == '\0')
-        continue;
-      node = parse (lines[i]);
-      object = json_node_get_object (node);
-      if (!g_str_equal (json_object_get_string_member (object, "Name"), "berth"))
-        continue;
-      found = TRUE;
-      g_assert_cmpstr (json_object_get_string_member (object, "DockerEndpoint"), ==, f->host);
-      g_assert_cmpstr (json_object_get_string_member (object, "Description"), ==, "Berth");
-      g_assert_cmpstr (json_object_get_string_member (object, "Error"), ==, "");
-      g_assert_false (json_object_get_boolean_member (object, "Current"));
-    }
-  g_assert_true (found);
+  g_assert_true (g_strv_contains ((const gchar *const *)lines, berth_line));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
   /* Berth is stopped: docker says it cannot reach Berth's socket, not that
    * the context is missing. */
-  g_assert_cmpint (run_docker (f, info, &out, &err), !=, 0);
+  g_assert_cmpint (run_docker (f, version, &out, &err), !=, 0);
   g_assert_nonnull (strstr (err, f->host + strlen ("unix://")));
   g_assert_null (strstr (err, "context \"berth\" does not exist"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
-  g_assert_cmpint (run_docker (f, show, &out, &err), ==, 0);
-  g_assert_cmpstr (out, ==, "default\n");
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
+  current = docker_current_context (f);
+  g_assert_cmpstr (current, ==, "default\n");
+  g_clear_pointer (&current, g_free);
 
   set_make_current (f, TRUE);
   apply_ok (f, BERTH_STATE_STARTED);
-  g_assert_cmpint (run_docker (f, show, &out, &err), ==, 0);
-  g_assert_cmpstr (out, ==, "berth\n");
-  g_clear_pointer (&out, g_free);
-  g_clear_pointer (&err, g_free);
+  current = docker_current_context (f);
+  g_assert_cmpstr (current, ==, "berth\n");
+  g_clear_pointer (&current, g_free);
 
   set_make_current (f, FALSE);
   apply_ok (f, BERTH_STATE_STARTED);
-  g_assert_cmpint (run_docker (f, show, &out, &err), ==, 0);
-  g_assert_cmpstr (out, ==, "default\n");
+  current = docker_current_context (f);
+  g_assert_cmpstr (current, ==, "default\n");
 }
 
 static void
