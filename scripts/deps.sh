@@ -12,11 +12,56 @@ PACKAGES="
   openssh-client busybox-static
 "
 
-# The docker CLI drives the guest's dockerd in the vm tests; any docker CLI
-# on PATH will do. Debian's comes with a daemon, which must not start here.
-if ! command -v docker >/dev/null 2>&1; then
+# The docker CLI: users reach the guest's dockerd with it, and so do the vm
+# tests. Berth supports 20.10 (Debian 12's docker.io) and newer (Docker's own
+# packages); one of those already on PATH is used as it is, otherwise
+# Debian's docker.io is installed. It comes with a daemon, which must not
+# start here.
+DOCKER_MIN_MAJOR=20
+DOCKER_MIN_MINOR=10
+
+# Prints the major and minor version of the docker CLI on PATH, if any.
+docker_cli_version ()
+{
+  command -v docker >/dev/null 2>&1 || return 0
+  docker --version 2>/dev/null |
+    sed -n 's/^Docker version \([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p'
+}
+
+docker_cli_supported ()
+{
+  # shellcheck disable=SC2046
+  set -- $(docker_cli_version)
+  [ $# -eq 2 ] || return 1
+  [ "$1" -gt "$DOCKER_MIN_MAJOR" ] ||
+    { [ "$1" -eq "$DOCKER_MIN_MAJOR" ] && [ "$2" -ge "$DOCKER_MIN_MINOR" ]; }
+}
+
+if ! docker_cli_supported; then
   PACKAGES="$PACKAGES docker.io"
 fi
+
+# After any install: the docker CLI that PATH finds must be a supported one.
+check_docker_cli ()
+{
+  docker_cli_supported && return 0
+  found=$(command -v docker || true)
+  version=$(docker_cli_version | tr ' ' .)
+  if [ -z "$found" ]; then
+    echo "berth: no docker CLI on PATH after installing docker.io; check the package" >&2
+    exit 1
+  fi
+  if [ -n "$version" ]; then
+    echo "berth: $found is docker CLI $version, older than" \
+      "$DOCKER_MIN_MAJOR.$DOCKER_MIN_MINOR, the oldest Berth supports;" >&2
+  else
+    echo "berth: $found does not say its version as the docker CLI does" \
+      "(\"docker --version\": \"Docker version X.Y.Z, ...\");" >&2
+  fi
+  echo "berth: upgrade it, or remove it so that Debian's docker.io (/usr/bin/docker) is found" \
+    "first" >&2
+  exit 1
+}
 
 missing=""
 for p in $PACKAGES; do
@@ -27,7 +72,10 @@ for p in $PACKAGES; do
   esac
 done
 
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+  check_docker_cli
+  exit 0
+fi
 
 echo "Installing:$missing"
 SUDO=""
@@ -51,6 +99,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   $SUDO chmod 0755 "$policy"
 fi
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing || status=$?
+rc=0
+$SUDO apt-get install -y -q --no-install-recommends $missing || rc=$?
 [ -z "$policy" ] || $SUDO rm -f "$policy"
-exit "${status:-0}"
+[ "$rc" -eq 0 ] || exit "$rc"
+check_docker_cli
