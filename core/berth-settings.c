@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "berth-error.h"
+#include "berth-json.h"
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
@@ -387,77 +388,10 @@ node_to_text (JsonNode *node, gboolean pretty)
   return json_generator_to_data (generator, NULL);
 }
 
-/* Whether brackets in @data nest deeper than @max_depth, outside strings.
- * json-glib's parser recurses, so this runs before it. */
-static gboolean
-nesting_exceeds (const gchar *data, gsize length, guint max_depth)
-{
-  guint depth = 0;
-  gboolean in_string = FALSE;
-  gboolean escaped = FALSE;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      gchar c = data[i];
-
-      if (in_string)
-        {
-          if (escaped)
-            escaped = FALSE;
-          else if (c == '\\')
-            escaped = TRUE;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '{' || c == '[')
-        {
-          if (++depth > max_depth)
-            return TRUE;
-        }
-      else if ((c == '}' || c == ']') && depth > 0)
-        depth--;
-    }
-  return FALSE;
-}
-
-/* json-glib says "<data>:LINE:COL: Parse error: WHAT"; a person wants the
- * line and column without the placeholder. */
-static gchar *
-describe_parse_error (const gchar *message)
-{
-  const gchar *prefix = "<data>:";
-  guint64 line, column;
-  gchar *end;
-  const gchar *p;
-
-  if (!g_str_has_prefix (message, prefix))
-    return g_strdup (message);
-  p = message + strlen (prefix);
-  line = g_ascii_strtoull (p, &end, 10);
-  if (end == p || *end != ':')
-    return g_strdup (message);
-  p = end + 1;
-  column = g_ascii_strtoull (p, &end, 10);
-  if (end == p || *end != ':')
-    return g_strdup (message);
-  p = end + 1;
-  while (*p == ' ')
-    p++;
-  if (g_str_has_prefix (p, "Parse error: "))
-    p += strlen ("Parse error: ");
-  return g_strdup_printf ("line %" G_GUINT64_FORMAT ", column %" G_GUINT64_FORMAT ": %s", line,
-                          column, p);
-}
-
 JsonNode *
 berth_settings_parse_data (const gchar *data, gsize length, const gchar *what, GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
-  g_autoptr (GError) local_error = NULL;
-  JsonNode *root;
+  gsize blank = 0;
 
   g_return_val_if_fail (data != NULL || length == 0, NULL);
   g_return_val_if_fail (what != NULL, NULL);
@@ -469,35 +403,15 @@ berth_settings_parse_data (const gchar *data, gsize length, const gchar *what, G
                    BERTH_SETTINGS_MAX_BYTES);
       return NULL;
     }
-  if (nesting_exceeds (data, length, BERTH_SETTINGS_MAX_DEPTH))
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                   "%s nests objects or lists more than %d deep", what, BERTH_SETTINGS_MAX_DEPTH);
-      return NULL;
-    }
-  if (memchr (data, '\0', length) != NULL)
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                   "%s is not valid JSON: it contains a NUL byte", what);
-      return NULL;
-    }
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, length > 0 ? data : "", (gssize)length, &local_error))
-    {
-      g_autofree gchar *detail = describe_parse_error (local_error->message);
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA, "%s is not valid JSON: %s", what,
-                   detail);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL)
+  while (blank < length && g_ascii_isspace (data[blank]))
+    blank++;
+  if (blank == length)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
                    "%s is empty; expected a JSON object", what);
       return NULL;
     }
-  return json_node_ref (root);
+  return berth_json_parse (data, length, BERTH_SETTINGS_MAX_DEPTH, what, error);
 }
 
 /* ------------------------------------------------------------------------ */

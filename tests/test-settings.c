@@ -612,6 +612,56 @@ test_load_ignores_stale_temporary (Fixture *fx, gconstpointer data)
   g_assert_true (g_file_test (stale, G_FILE_TEST_EXISTS));
 }
 
+/* Only RFC 8259 JSON: what json-glib alone reads as another value is
+ * refused, from an update and from the file, and nothing is stored. */
+static void
+test_update_strict_json (Fixture *fx, gconstpointer data)
+{
+  static const struct
+  {
+    const gchar *json;
+    const gchar *message;
+  } cases[] = {
+    { "{\"kubernetes\":{\"port\":06443}}", "JSON has no octal" },
+    { "{\"kubernetes\":{\"port\":0x1F}}", "0x1F is not a JSON number" },
+    { "{\"kubernetes\":{\"port\":-18446744073709551612}}",
+      "at kubernetes.port: the number -18446744073709551612 does not fit" },
+    { "{/* comment */\"kubernetes\":{\"port\":6444}}", "JSON has no comments" },
+    { "{\"images\":{\"namespace\":\"\\x6b8s.io\"}}", "not a JSON escape" },
+    { "{\"images\":{\"namespace\":\"k8s\\u0000io\"}}", "at images.namespace: a string holds "
+                                                       "\\u0000" },
+  };
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) settings = load_settings (fx, &host);
+  g_autofree gchar *before = berth_test_read_file (fx->path);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (BerthSettings) from_file = berth_settings_new (fx->path, &host);
+      g_autofree gchar *after = NULL;
+
+      g_assert_false (berth_settings_update_from_json (settings, cases[i].json, NULL, &error));
+      assert_error_contains (
+          error, BERTH_ERROR_INVALID_DATA,
+          (const gchar *[]){ "the settings update is not valid JSON", cases[i].message, NULL });
+      after = berth_test_read_file (fx->path);
+      g_assert_cmpstr (after, ==, before);
+
+      /* In the file: not read as another value, but kept aside as
+       * unreadable, with defaults in its place. */
+      g_clear_error (&error);
+      write_settings_file (fx, cases[i].json);
+      g_assert_true (berth_settings_load (from_file, &error));
+      g_assert_no_error (error);
+      g_assert_nonnull (berth_settings_get_corrupt_path (from_file));
+      g_assert_cmpint (berth_settings_get_int (from_file, "kubernetes.port"), ==, 6443);
+      g_assert_cmpstr (berth_settings_get_string (from_file, "images.namespace"), ==, "k8s.io");
+      g_unlink (berth_settings_get_corrupt_path (from_file));
+      write_settings_file (fx, before);
+    }
+}
+
 static void
 die_before_rename (const gchar *tmp_path, gpointer user_data)
 {
@@ -1380,6 +1430,7 @@ main (int argc, char **argv)
   ADD_FX ("load/newer-version", test_load_newer_version);
   ADD_FX ("load/unrecognised-shape", test_load_unrecognised_shape);
   ADD_FX ("load/ignores-stale-temporary", test_load_ignores_stale_temporary);
+  ADD_FX ("update/strict-json", test_update_strict_json);
   ADD_FX ("write/crash-before-rename", test_crash_before_rename);
   g_test_add_func ("/settings/migrate/1-to-2", test_migrate_1_to_2);
   g_test_add_func ("/settings/migrate/2-to-3", test_migrate_2_to_3);

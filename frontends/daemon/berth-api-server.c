@@ -5,6 +5,7 @@
 
 #include "berth-error.h"
 #include "berth-image-list.h"
+#include "berth-json.h"
 
 #include "berth-api-credentials.h"
 #include "berth-api-server.h"
@@ -153,43 +154,6 @@ set_challenge (SoupServerMessage *msg)
 
 /* ---- request bodies --------------------------------------------------- */
 
-/* Rejects JSON nested deeper than @max_depth without parsing it. Strings are
- * skipped so brackets inside them do not count. */
-static gboolean
-check_json_depth (const gchar *data, gsize len, guint max_depth, GError **error)
-{
-  guint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      gchar c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > max_depth)
-            {
-              g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                           "The request body nests JSON more than %u levels deep", max_depth);
-              return FALSE;
-            }
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-  return TRUE;
-}
-
 static const gchar *
 json_node_kind (JsonNode *node)
 {
@@ -216,11 +180,9 @@ parse_body (SoupServerMessage *msg, BodyKind kind, GError **error)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr (GBytes) bytes = NULL;
-  g_autoptr (JsonParser) parser = NULL;
-  g_autoptr (GError) local_error = NULL;
+  g_autoptr (JsonNode) root = NULL;
   const gchar *data;
   gsize len = 0;
-  JsonNode *root;
 
   if (kind == BODY_NONE)
     return NULL;
@@ -244,25 +206,17 @@ parse_body (SoupServerMessage *msg, BodyKind kind, GError **error)
                            "The request body is not UTF-8 text; send a JSON object");
       return NULL;
     }
-  if (!check_json_depth (data, len, BERTH_API_MAX_JSON_DEPTH, error))
+  root = berth_json_parse (data, len, BERTH_API_MAX_JSON_DEPTH, "The request body", error);
+  if (root == NULL)
     return NULL;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, data, (gssize)len, &local_error))
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                   "The request body is not valid JSON: %s", local_error->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
                    "The request body is %s; this endpoint takes a JSON object",
-                   root != NULL ? json_node_kind (root) : "empty");
+                   json_node_kind (root));
       return NULL;
     }
-  return json_node_copy (root);
+  return g_steal_pointer (&root);
 }
 
 /* Refuses members of @object not in @allowed, naming the first one. */
