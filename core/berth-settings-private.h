@@ -14,12 +14,6 @@ G_BEGIN_DECLS
 #define BERTH_SETTINGS_MAX_STRING_BYTES 4096
 #define BERTH_SETTINGS_MAX_LIST_LENGTH 1000
 
-/* Called after the temporary file is written and flushed, just before it is
- * renamed over settings.json. Tests use it to die at that moment. */
-typedef void (*BerthSettingsWriteHook) (const gchar *tmp_path, gpointer user_data);
-void
-berth_settings_set_before_rename_hook (BerthSettingsWriteHook hook, gpointer user_data);
-
 /* Runs the single migration step @from_version → @from_version + 1 on @root
  * (1 <= @from_version < BERTH_SETTINGS_VERSION) and sets "version". */
 gboolean

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "berth-error.h"
+#include "berth-file.h"
 #include "berth-json.h"
 #include "berth-settings.h"
 #include "berth-settings-private.h"
@@ -1546,16 +1547,6 @@ node_deeper_than (JsonNode *node, guint max_depth)
 /* Durable writes                                                           */
 /* ------------------------------------------------------------------------ */
 
-static BerthSettingsWriteHook before_rename_hook;
-static gpointer before_rename_hook_data;
-
-void
-berth_settings_set_before_rename_hook (BerthSettingsWriteHook hook, gpointer user_data)
-{
-  before_rename_hook = hook;
-  before_rename_hook_data = user_data;
-}
-
 static gboolean
 set_errno_error (GError **error, int saved_errno, const gchar *what, const gchar *path)
 {
@@ -1566,82 +1557,12 @@ set_errno_error (GError **error, int saved_errno, const gchar *what, const gchar
 }
 
 static gboolean
-write_all_and_sync (int fd, const gchar *data, gsize length, const gchar *tmp_path, GError **error)
-{
-  gsize done = 0;
-
-  if (fchmod (fd, 0644) != 0)
-    return set_errno_error (error, errno, "set the mode of", tmp_path);
-  while (done < length)
-    {
-      ssize_t n = write (fd, data + done, length - done);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return set_errno_error (error, errno, "write", tmp_path);
-      done += (gsize)n;
-    }
-  if (fsync (fd) != 0)
-    return set_errno_error (error, errno, "flush", tmp_path);
-  return TRUE;
-}
-
-/* Never leaves a half-written settings.json: the data goes to a temporary
- * file beside it, reaches the disk, and replaces the old file in one
- * rename; the directory is then flushed so the rename itself survives. */
-static gboolean
-write_file_durably (const gchar *path, const gchar *data, gsize length, GError **error)
-{
-  g_autofree gchar *dir = g_path_get_dirname (path);
-  g_autofree gchar *tmp_path = g_strconcat (path, ".tmp-XXXXXX", NULL);
-  int fd, dir_fd;
-
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    return set_errno_error (error, errno, "create the directory", dir);
-
-  fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return set_errno_error (error, errno, "create a temporary file beside", path);
-
-  if (!write_all_and_sync (fd, data, length, tmp_path, error))
-    {
-      close (fd);
-      g_unlink (tmp_path);
-      return FALSE;
-    }
-  if (close (fd) != 0)
-    {
-      int saved_errno = errno;
-      g_unlink (tmp_path);
-      return set_errno_error (error, saved_errno, "write", tmp_path);
-    }
-
-  if (before_rename_hook != NULL)
-    before_rename_hook (tmp_path, before_rename_hook_data);
-
-  if (g_rename (tmp_path, path) != 0)
-    {
-      int saved_errno = errno;
-      g_unlink (tmp_path);
-      return set_errno_error (error, saved_errno, "replace", path);
-    }
-
-  dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0 || fsync (dir_fd) != 0)
-    g_debug ("Could not flush the directory %s: %s", dir, g_strerror (errno));
-  if (dir_fd >= 0)
-    close (dir_fd);
-  return TRUE;
-}
-
-static gboolean
 write_settings (const gchar *path, JsonNode *root, GError **error)
 {
   g_autofree gchar *text = node_to_text (root, TRUE);
   g_autofree gchar *data = g_strconcat (text, "\n", NULL);
 
-  return write_file_durably (path, data, strlen (data), error);
+  return berth_file_replace_contents (path, data, strlen (data), 0644, error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1787,34 +1708,105 @@ start_from_defaults (BerthSettings *self, GError **error)
   return TRUE;
 }
 
-/* Reads the file; NULL with @error unset when it does not exist. */
+static const gchar *
+describe_file_type (mode_t mode)
+{
+  if (S_ISDIR (mode))
+    return "a directory";
+  if (S_ISFIFO (mode))
+    return "a FIFO (named pipe)";
+  if (S_ISCHR (mode))
+    return "a character device";
+  if (S_ISBLK (mode))
+    return "a block device";
+  if (S_ISSOCK (mode))
+    return "a socket";
+  return "not a regular file";
+}
+
+/* Reads the file; NULL with @error unset when it does not exist. Only a
+ * regular file, or a symbolic link to one, is read, and never more than
+ * the limit (a FIFO would block, /dev/zero never ends): anything else is
+ * an error that leaves it as it is. */
 static gchar *
 read_settings_file (const gchar *path, gsize *length, gboolean *too_large, GError **error)
 {
+  g_autoptr (GString) contents = NULL;
   GStatBuf st;
-  gchar *contents = NULL;
-  g_autoptr (GError) local_error = NULL;
+  int fd;
 
   *too_large = FALSE;
-  if (g_stat (path, &st) != 0)
+  fd = g_open (path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+  if (fd < 0)
     {
-      if (errno == ENOENT)
+      int saved_errno = errno;
+      g_autofree gchar *target = NULL;
+
+      if (saved_errno != ENOENT)
+        {
+          set_errno_error (error, saved_errno, "read", path);
+          return NULL;
+        }
+      target = g_file_read_link (path, NULL);
+      if (target == NULL)
         return NULL;
+      /* A dangling link: defaults written through it would hide the loss. */
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
+                   "%s is a symbolic link to %s, which does not exist; restore that file, point "
+                   "the link at your settings, or remove the link to start from defaults",
+                   path, target);
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0)
+    {
       set_errno_error (error, errno, "read", path);
+      close (fd);
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                   "%s is %s; Berth reads its settings only from a regular file (or a symbolic "
+                   "link to one): move it away, and Berth starts from defaults",
+                   path, describe_file_type (st.st_mode));
+      close (fd);
       return NULL;
     }
   if (st.st_size > BERTH_SETTINGS_MAX_BYTES)
     {
       *too_large = TRUE;
+      close (fd);
       return NULL;
     }
-  if (!g_file_get_contents (path, &contents, length, &local_error))
+  /* The size may change while it is read: stop one byte past the limit. */
+  contents = g_string_sized_new ((gsize)st.st_size + 1);
+  for (;;)
     {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "Could not read %s: %s", path,
-                   local_error->message);
-      return NULL;
+      gchar buffer[16384];
+      gsize room = BERTH_SETTINGS_MAX_BYTES + 1 - contents->len;
+      ssize_t n = read (fd, buffer, MIN (sizeof buffer, room));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          set_errno_error (error, errno, "read", path);
+          close (fd);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_string_append_len (contents, buffer, n);
+      if (contents->len > BERTH_SETTINGS_MAX_BYTES)
+        {
+          *too_large = TRUE;
+          close (fd);
+          return NULL;
+        }
     }
-  return contents;
+  close (fd);
+  *length = contents->len;
+  return g_string_free (g_steal_pointer (&contents), FALSE);
 }
 
 gboolean
@@ -1832,6 +1824,9 @@ berth_settings_load (BerthSettings *self, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   g_clear_pointer (&self->corrupt_path, g_free);
+  /* Nothing writes the file before it is loaded: what a killed write left
+   * beside it can go. */
+  berth_file_remove_stale_temporaries (self->path);
   contents = read_settings_file (self->path, &length, &too_large, &local_error);
   if (local_error != NULL)
     {

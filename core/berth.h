@@ -8,6 +8,7 @@
 #include "berth-progress.h"
 #include "berth-subprocess.h"
 #include "berth-download.h"
+#include "berth-file.h"
 #include "berth-json.h"
 #include "berth-settings.h"
 #include "berth-plugin.h"

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "berth-error.h"
+#include "berth-file-private.h"
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
@@ -452,8 +453,8 @@ test_load_beyond_host (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (after, ==, text);
 
   /* Another key can still change; the kept value is not re-judged. */
-  g_assert_true (berth_settings_update_from_json (settings, "{\"images\":{\"showAll\":false}}",
-                                                  NULL, &error));
+  g_assert_true (
+      berth_settings_update_from_json (settings, "{\"images\":{\"showAll\":false}}", NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 64);
 
@@ -593,23 +594,32 @@ test_load_unrecognised_shape (Fixture *fx, gconstpointer data)
 }
 
 /* A crash while writing leaves a stale temporary file behind; it is not
- * settings.json and must not be read as such. */
+ * settings.json and must not be read as such, and the next start removes
+ * it (and only it). */
 static void
-test_load_ignores_stale_temporary (Fixture *fx, gconstpointer data)
+test_load_removes_stale_temporary (Fixture *fx, gconstpointer data)
 {
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = NULL;
   g_autofree gchar *stale = g_strconcat (fx->path, ".tmp-Q1w2E3", NULL);
+  g_autofree gchar *stale2 = g_strconcat (fx->path, ".tmp-000000", NULL);
+  g_autofree gchar *kept = g_strconcat (fx->path, ".tmp-backup-of-mine", NULL);
+  g_autofree gchar *kept2 = g_strconcat (fx->path, ".backup", NULL);
   g_autoptr (GError) error = NULL;
 
   write_settings_file (fx, "{ \"version\": 5, \"virtualMachine\": { \"memoryInGB\": 3 } }");
-  g_file_set_contents (stale, "{ \"version\": 5, \"virtualMachine\": { \"memo", -1, &error);
-  g_assert_no_error (error);
+  berth_test_write_file (stale, "{ \"version\": 5, \"virtualMachine\": { \"memo", 0644);
+  berth_test_write_file (stale2, "", 0600);
+  berth_test_write_file (kept, "mine", 0644);
+  berth_test_write_file (kept2, "mine too", 0644);
 
   settings = load_settings (fx, &host);
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 3);
   g_assert_null (berth_settings_get_corrupt_path (settings));
-  g_assert_true (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (stale2, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (kept, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (kept2, G_FILE_TEST_EXISTS));
 }
 
 /* Only RFC 8259 JSON: what json-glib alone reads as another value is
@@ -662,6 +672,103 @@ test_update_strict_json (Fixture *fx, gconstpointer data)
     }
 }
 
+/* Only a regular file is read: a FIFO would block berthd forever, and a
+ * link to /dev/zero would read until memory ran out. Either is reported
+ * and left alone. */
+static void
+test_load_not_regular (Fixture *fx, gconstpointer data)
+{
+  BerthHostInfo host = test_host ();
+  g_autofree gchar *dir = g_path_get_dirname (fx->path);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (mkfifo (fx->path, 0600), ==, 0);
+  {
+    g_autoptr (BerthSettings) settings = berth_settings_new (fx->path, &host);
+    g_autoptr (GError) error = NULL;
+    GStatBuf st;
+
+    g_assert_false (berth_settings_load (settings, &error));
+    assert_error_contains (
+        error, BERTH_ERROR_INVALID_DATA,
+        (const gchar *[]){ fx->path, "is a FIFO (named pipe)", "only from a regular file", NULL });
+    g_assert_cmpint (g_lstat (fx->path, &st), ==, 0);
+    g_assert_true (S_ISFIFO (st.st_mode));
+  }
+  g_assert_cmpint (g_unlink (fx->path), ==, 0);
+
+  g_assert_cmpint (symlink ("/dev/zero", fx->path), ==, 0);
+  {
+    g_autoptr (BerthSettings) settings = berth_settings_new (fx->path, &host);
+    g_autoptr (GError) error = NULL;
+    g_autofree gchar *target = NULL;
+
+    g_assert_false (berth_settings_load (settings, &error));
+    assert_error_contains (error, BERTH_ERROR_INVALID_DATA,
+                           (const gchar *[]){ "is a character device", NULL });
+    target = g_file_read_link (fx->path, NULL);
+    g_assert_cmpstr (target, ==, "/dev/zero");
+  }
+}
+
+/* A settings.json that is a symbolic link (a dotfile manager's) stays one:
+ * writes go to the file it leads to. A dangling one is reported, not
+ * replaced by defaults. */
+static void
+test_symlinked_file (Fixture *fx, gconstpointer data)
+{
+  BerthHostInfo host = test_host ();
+  g_autofree gchar *dir = g_path_get_dirname (fx->path);
+  g_autofree gchar *dotfiles = g_build_filename (fx->dir, "dotfiles", NULL);
+  g_autofree gchar *real = g_build_filename (dotfiles, "berth-settings.json", NULL);
+  g_autofree gchar *link_target = NULL;
+  g_autofree gchar *text = NULL;
+  g_autoptr (GPtrArray) leftovers = NULL;
+  GStatBuf st;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (dotfiles, 0700), ==, 0);
+  berth_test_write_file (real, "{ \"version\": 5, \"virtualMachine\": { \"memoryInGB\": 3 } }",
+                         0644);
+  /* Relative, as dotfile managers make them. */
+  g_assert_cmpint (symlink ("../../dotfiles/berth-settings.json", fx->path), ==, 0);
+  {
+    g_autoptr (BerthSettings) settings = load_settings (fx, &host);
+    g_autoptr (GError) error = NULL;
+
+    g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 3);
+    g_assert_true (berth_settings_update_from_json (
+        settings, "{\"virtualMachine\":{\"memoryInGB\":2}}", NULL, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpint (g_lstat (fx->path, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  link_target = g_file_read_link (fx->path, NULL);
+  g_assert_cmpstr (link_target, ==, "../../dotfiles/berth-settings.json");
+  text = berth_test_read_file (real);
+  g_assert_nonnull (strstr (text, "\"memoryInGB\" : 2"));
+  leftovers = list_with_prefix (fx, "settings.json.");
+  g_assert_cmpuint (leftovers->len, ==, 0);
+
+  /* Dangling: an error naming both, and the link left as it is. */
+  g_assert_cmpint (g_unlink (real), ==, 0);
+  {
+    g_autoptr (BerthSettings) settings = berth_settings_new (fx->path, &host);
+    g_autoptr (GError) error = NULL;
+
+    g_assert_false (berth_settings_load (settings, &error));
+    assert_error_contains (error, BERTH_ERROR_NOT_FOUND,
+                           (const gchar *[]){ fx->path,
+                                              "is a symbolic link to "
+                                              "../../dotfiles/berth-settings.json, "
+                                              "which does not exist",
+                                              NULL });
+  }
+  g_assert_cmpint (g_lstat (fx->path, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_false (g_file_test (real, G_FILE_TEST_EXISTS));
+}
+
 static void
 die_before_rename (const gchar *tmp_path, gpointer user_data)
 {
@@ -690,7 +797,7 @@ test_crash_before_rename (Fixture *fx, gconstpointer data)
   if (pid == 0)
     {
       /* The child writes the new settings and dies just before the rename. */
-      berth_settings_set_before_rename_hook (die_before_rename, NULL);
+      berth_file_set_before_rename_hook (die_before_rename, NULL);
       berth_settings_update_from_json (settings, "{\"virtualMachine\":{\"memoryInGB\":3}}", NULL,
                                        NULL);
       _exit (1);
@@ -1429,7 +1536,9 @@ main (int argc, char **argv)
   ADD_FX ("load/too-deep", test_load_too_deep);
   ADD_FX ("load/newer-version", test_load_newer_version);
   ADD_FX ("load/unrecognised-shape", test_load_unrecognised_shape);
-  ADD_FX ("load/ignores-stale-temporary", test_load_ignores_stale_temporary);
+  ADD_FX ("load/removes-stale-temporary", test_load_removes_stale_temporary);
+  ADD_FX ("load/not-regular", test_load_not_regular);
+  ADD_FX ("load/symlinked-file", test_symlinked_file);
   ADD_FX ("update/strict-json", test_update_strict_json);
   ADD_FX ("write/crash-before-rename", test_crash_before_rename);
   g_test_add_func ("/settings/migrate/1-to-2", test_migrate_1_to_2);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "berth-error.h"
+#include "berth-file.h"
 
 #include "berth-api-credentials.h"
 
@@ -52,29 +53,6 @@ berth_api_credentials_generate_password (GError **error)
   return g_steal_pointer (&password);
 }
 
-static gboolean
-write_all (gint fd, const gchar *data, gsize len, const gchar *path, GError **error)
-{
-  while (len > 0)
-    {
-      gssize n = write (fd, data, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
-
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "Could not write %s: %s", path,
-                       g_strerror (saved_errno));
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize)n;
-    }
-  return TRUE;
-}
-
 gboolean
 berth_api_credentials_write (const gchar *path, const BerthApiCredentials *credentials,
                              GError **error)
@@ -82,12 +60,10 @@ berth_api_credentials_write (const gchar *path, const BerthApiCredentials *crede
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
-  g_autofree gchar *dir = g_path_get_dirname (path);
-  g_autofree gchar *tmp_path = NULL;
   g_autofree gchar *data = NULL;
+  g_autofree gchar *with_newline = NULL;
   gsize len = 0;
   gboolean ok;
-  gint fd;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (credentials != NULL, FALSE);
@@ -107,58 +83,15 @@ berth_api_credentials_write (const gchar *path, const BerthApiCredentials *crede
   json_generator_set_pretty (generator, TRUE);
   data = json_generator_to_data (generator, &len);
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
-                   "Could not create the directory %s for the API credentials: %s", dir,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  /* Created with 0600 from the start: the password is never readable by
-   * others, not even between creation and a chmod. */
-  tmp_path = g_strconcat (path, ".XXXXXX", NULL);
-  fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
-                   "Could not create a temporary file next to %s: %s", path,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  ok = write_all (fd, data, len, tmp_path, error) && write_all (fd, "\n", 1, tmp_path, error);
+  /* Written whole or not at all, 0600 from the start: the password is
+   * never readable by others, not even between creation and a chmod. A
+   * berthd killed while writing leaves a temporary file; this one, at
+   * start, removes it. */
+  berth_file_remove_stale_temporaries (path);
+  with_newline = g_strconcat (data, "\n", NULL);
+  ok = berth_file_replace_contents (path, with_newline, len + 1, 0600, error);
   explicit_bzero (data, len);
-  if (ok && fsync (fd) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "Could not flush %s: %s", tmp_path,
-                   g_strerror (saved_errno));
-      ok = FALSE;
-    }
-  if (close (fd) != 0 && ok)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "Could not close %s: %s", tmp_path,
-                   g_strerror (saved_errno));
-      ok = FALSE;
-    }
-  if (ok && g_rename (tmp_path, path) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "Could not rename %s to %s: %s",
-                   tmp_path, path, g_strerror (saved_errno));
-      ok = FALSE;
-    }
-  if (!ok)
-    g_unlink (tmp_path);
+  explicit_bzero (with_newline, len + 1);
   return ok;
 }
 

@@ -127,12 +127,9 @@ write_file_atomically (const gchar *path, const gchar *text, gint mode, GError *
 {
   g_autoptr (GError) local_error = NULL;
 
-  if (g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode, &local_error))
+  if (berth_file_replace_contents (path, text, strlen (text), (guint)mode, &local_error))
     return TRUE;
-  g_set_error (error, BERTH_ERROR,
-               g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_ACCES) ? BERTH_ERROR_AUTH
-                                                                               : BERTH_ERROR_FAILED,
-               "Could not write %s: %s; check that its directory is writable", path,
+  g_set_error (error, BERTH_ERROR, local_error->code, "%s; check that its directory is writable",
                local_error->message);
   return FALSE;
 }

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "berth-error.h"
+#include "berth-file.h"
 #include "berth-lima-instance.h"
 #include "berth-subprocess.h"
 
@@ -315,13 +316,8 @@ berth_lima_ensure_identity (const gchar *lima_root, gchar **private_key_path_out
       if (line == NULL)
         return FALSE;
       text = g_strconcat (line, "\n", NULL);
-      if (!g_file_set_contents_full (public_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-                                     &local_error))
-        {
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "Could not write %s: %s",
-                       public_path, local_error->message);
-          return FALSE;
-        }
+      if (!berth_file_replace_contents (public_path, text, strlen (text), 0644, error))
+        return FALSE;
     }
 
   {

@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "berth-error.h"
+#include "berth-file.h"
 #include "berth-lima-cidata.h"
 #include "berth-lima-qemu.h"
 
@@ -615,12 +616,8 @@ cache_store (const gchar *cache_file, const gchar *key, BerthLimaAccel accel, co
   json_generator_set_root (generator, out);
   json_generator_set_pretty (generator, TRUE);
   text = json_generator_to_data (generator, NULL);
-  dir = g_path_get_dirname (cache_file);
-  if (g_mkdir_with_parents (dir, 0700) != 0
-      || !g_file_set_contents_full (cache_file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-                                    &error))
-    g_warning ("Could not record the KVM probe's result in %s: %s", cache_file,
-               error != NULL ? error->message : g_strerror (errno));
+  if (!berth_file_replace_contents (cache_file, text, strlen (text), 0644, &error))
+    g_warning ("Could not record the KVM probe's result in %s: %s", cache_file, error->message);
 }
 
 gboolean

@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 
 #include "berth-error.h"
+#include "berth-file.h"
 #include "berth-lima-ssh.h"
 
 /* How often start_master tries again while sshd is not up yet. */
@@ -591,11 +592,5 @@ berth_lima_ssh_write_config (const BerthLimaSsh *ssh, const gchar *path, const g
                           "  ControlPersist yes\n",
                           path, host_alias, host_alias, ssh->host, ssh->port, ssh->user,
                           ssh->identity_file, ssh->control_path);
-  if (!g_file_set_contents_full (path, text->str, (gssize)text->len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0600, error))
-    {
-      berth_error_convert (error);
-      return FALSE;
-    }
-  return TRUE;
+  return berth_file_replace_contents (path, text->str, text->len, 0600, error);
 }

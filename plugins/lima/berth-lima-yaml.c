@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "berth-error.h"
+#include "berth-file.h"
 #include "berth-lima-instance.h"
 #include "berth-lima-yaml.h"
 
@@ -587,15 +588,7 @@ berth_lima_yaml_write (const gchar *path, const BerthLimaConfig *config, GError 
                    local_error->message);
       return FALSE;
     }
-  if (!g_file_set_contents_full (path, text, (gssize)length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
-                                 &local_error))
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED, "Could not write %s: %s", path,
-                   local_error->message);
-      return FALSE;
-    }
-  return TRUE;
+  return berth_file_replace_contents (path, text, length, 0644, error);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -456,8 +456,21 @@ test_credentials (Fixture *f, gconstpointer data)
   JsonObject *object;
   const gchar *password;
   GStatBuf st;
+  g_autofree gchar *data_dir = g_path_get_dirname (f->credentials_path);
+  g_autofree gchar *stale_credentials = g_strconcat (f->credentials_path, ".tmp-a1B2c3", NULL);
+  g_autofree gchar *stale_settings
+      = g_build_filename (f->config, "berth", "settings.json.tmp-Z9y8X7", NULL);
+  g_autofree gchar *settings_dir = g_path_get_dirname (stale_settings);
+
+  /* What a berthd killed while writing left behind: gone after a start. */
+  g_assert_cmpint (g_mkdir_with_parents (data_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (settings_dir, 0700), ==, 0);
+  berth_test_write_file (stale_credentials, "{\"user\": \"us", 0600);
+  berth_test_write_file (stale_settings, "{\"version\": 5, \"kub", 0644);
 
   daemon_start (f);
+  g_assert_false (g_file_test (stale_credentials, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (stale_settings, G_FILE_TEST_EXISTS));
 
   g_assert_cmpint (g_stat (f->credentials_path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
