@@ -1556,13 +1556,46 @@ set_errno_error (GError **error, int saved_errno, const gchar *what, const gchar
   return FALSE;
 }
 
+/* Writes @root, unless the file would be larger than load reads: what is
+ * accepted must load again. The refusal names the value among @changed
+ * (may be NULL) that takes the most room. */
 static gboolean
-write_settings (const gchar *path, JsonNode *root, GError **error)
+write_settings (const gchar *path, JsonNode *root, const gchar *const *changed, GError **error)
 {
   g_autofree gchar *text = node_to_text (root, TRUE);
   g_autofree gchar *data = g_strconcat (text, "\n", NULL);
+  gsize length = strlen (data);
 
-  return berth_file_replace_contents (path, data, strlen (data), 0644, error);
+  if (length > BERTH_SETTINGS_MAX_BYTES)
+    {
+      const gchar *largest = NULL;
+      gsize largest_size = 0;
+
+      for (guint i = 0; changed != NULL && changed[i] != NULL; i++)
+        {
+          JsonNode *node = lookup_node (root, changed[i]);
+          g_autofree gchar *value = node != NULL ? node_to_text (node, TRUE) : NULL;
+
+          if (value != NULL && strlen (value) > largest_size)
+            {
+              largest = changed[i];
+              largest_size = strlen (value);
+            }
+        }
+      if (largest != NULL)
+        g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
+                     "%s: with this value (%" G_GSIZE_FORMAT
+                     " bytes) the settings would take %" G_GSIZE_FORMAT
+                     " bytes, more than the %d that %s may hold; shorten it",
+                     largest, largest_size, length, BERTH_SETTINGS_MAX_BYTES, path);
+      else
+        g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
+                     "the settings would take %" G_GSIZE_FORMAT " bytes, more than the %d that "
+                     "%s may hold",
+                     length, BERTH_SETTINGS_MAX_BYTES, path);
+      return FALSE;
+    }
+  return berth_file_replace_contents (path, data, length, 0644, error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1701,7 +1734,7 @@ start_from_defaults (BerthSettings *self, GError **error)
 {
   g_autoptr (JsonNode) defaults = berth_settings_new_defaults (&self->host);
 
-  if (!write_settings (self->path, defaults, error))
+  if (!write_settings (self->path, defaults, NULL, error))
     return FALSE;
   g_clear_pointer (&self->root, json_node_unref);
   self->root = g_steal_pointer (&defaults);
@@ -1878,7 +1911,7 @@ berth_settings_load (BerthSettings *self, GError **error)
   if (migrated)
     {
       g_message ("Settings in %s were migrated to version %d", self->path, BERTH_SETTINGS_VERSION);
-      if (!write_settings (self->path, root, error))
+      if (!write_settings (self->path, root, NULL, error))
         return FALSE;
     }
   g_clear_pointer (&self->root, json_node_unref);
@@ -1909,7 +1942,7 @@ replace_root (BerthSettings *self, JsonNode *new_root, gboolean always_write, GS
 
   if (changed[0] != NULL || always_write)
     {
-      if (!write_settings (self->path, new_root, error))
+      if (!write_settings (self->path, new_root, (const gchar *const *)changed, error))
         return FALSE;
       g_clear_pointer (&self->root, json_node_unref);
       self->root = json_node_ref (new_root);

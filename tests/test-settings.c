@@ -622,6 +622,55 @@ test_load_removes_stale_temporary (Fixture *fx, gconstpointer data)
   g_assert_true (g_file_test (kept2, G_FILE_TEST_EXISTS));
 }
 
+/* Accepted must mean it loads again: an update that would make the file
+ * larger than load reads is refused, naming the value, and nothing is
+ * written. */
+static void
+test_update_too_large (Fixture *fx, gconstpointer data)
+{
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) settings = load_settings (fx, &host);
+  g_autoptr (BerthSettings) reloaded = NULL;
+  g_autoptr (GString) patterns = g_string_new ("{\"containerEngine\":{\"allowedImages\":{"
+                                               "\"patterns\":[");
+  g_autoptr (GString) plugins = g_string_new ("{\"application\":{\"disabledPlugins\":[");
+  g_autofree gchar *long_string = g_strnfill (4000, 'p');
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  g_autoptr (GError) error = NULL;
+  JsonNode *list;
+
+  /* About 0.6 MB each: one fits, both do not. */
+  for (guint i = 0; i < 150; i++)
+    {
+      g_string_append_printf (patterns, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
+      g_string_append_printf (plugins, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
+    }
+  g_string_append (patterns, "]}}}");
+  g_string_append (plugins, "]}}");
+  g_assert_true (
+      berth_settings_update_from_json (settings, "{\"kubernetes\":{\"port\":6444}}", NULL, &error));
+  g_assert_true (berth_settings_update_from_json (settings, patterns->str, NULL, &error));
+  g_assert_no_error (error);
+  before = berth_test_read_file (fx->path);
+
+  g_assert_false (berth_settings_update_from_json (settings, plugins->str, NULL, &error));
+  assert_error_contains (error, BERTH_ERROR_INVALID_SETTING,
+                         (const gchar *[]){ "application.disabledPlugins: with this value",
+                                            "more than the 1048576", fx->path, NULL });
+  after = berth_test_read_file (fx->path);
+  g_assert_cmpstr (after, ==, before);
+  list = berth_settings_get_node (settings, "application.disabledPlugins");
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 0);
+
+  /* What was accepted loads again, every setting with it. */
+  reloaded = load_settings (fx, &host);
+  g_assert_null (berth_settings_get_corrupt_path (reloaded));
+  g_assert_cmpint (berth_settings_get_int (reloaded, "kubernetes.port"), ==, 6444);
+  list = berth_settings_get_node (reloaded, "containerEngine.allowedImages.patterns");
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 150);
+}
+
 /* Only RFC 8259 JSON: what json-glib alone reads as another value is
  * refused, from an update and from the file, and nothing is stored. */
 static void
@@ -1539,6 +1588,7 @@ main (int argc, char **argv)
   ADD_FX ("load/removes-stale-temporary", test_load_removes_stale_temporary);
   ADD_FX ("load/not-regular", test_load_not_regular);
   ADD_FX ("load/symlinked-file", test_symlinked_file);
+  ADD_FX ("update/too-large", test_update_too_large);
   ADD_FX ("update/strict-json", test_update_strict_json);
   ADD_FX ("write/crash-before-rename", test_crash_before_rename);
   g_test_add_func ("/settings/migrate/1-to-2", test_migrate_1_to_2);

@@ -925,6 +925,49 @@ test_body_too_large (Fixture *f, gconstpointer data)
   g_assert_true (g_file_get_contents (path, &file_after, NULL, NULL));
   g_assert_cmpstr (file_after, ==, file_before);
 
+  /* Two bodies that each fit, whose values together would not: the second
+   * is refused by name, so that what was accepted loads at the next start
+   * (it was moved aside as corrupt, every setting lost). */
+  {
+    g_autoptr (GString) patterns = g_string_new ("{\"containerEngine\": {\"allowedImages\": "
+                                                 "{\"patterns\": [");
+    g_autoptr (GString) plugins = g_string_new ("{\"application\": {\"disabledPlugins\": [");
+    g_autofree gchar *long_string = g_strnfill (4000, 'x');
+    g_autoptr (Response) first = NULL;
+    g_autoptr (Response) second = NULL;
+    g_autoptr (Response) after = NULL;
+    g_autoptr (JsonNode) settings = NULL;
+    g_autofree gchar *message = NULL;
+    JsonObject *object;
+
+    for (guint i = 0; i < 150; i++)
+      {
+        g_string_append_printf (patterns, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
+        g_string_append_printf (plugins, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
+      }
+    g_string_append (patterns, "]}}}");
+    g_string_append (plugins, "]}}");
+    first = call (f, "PUT", "/v1/settings", patterns->str);
+    g_assert_cmpuint (first->status, ==, 202);
+    second = call (f, "PUT", "/v1/settings", plugins->str);
+    message = assert_error_response (second, 400, "invalid-setting");
+    g_assert_nonnull (strstr (message, "application.disabledPlugins"));
+    g_assert_nonnull (strstr (message, "1048576"));
+    after = call (f, "GET", "/v1/settings", NULL);
+    settings = response_json (after);
+    object = json_node_get_object (settings);
+    g_assert_cmpuint (
+        json_array_get_length (json_object_get_array_member (
+            json_object_get_object_member (object, "application"), "disabledPlugins")),
+        ==, 0);
+    g_assert_cmpuint (
+        json_array_get_length (json_object_get_array_member (
+            json_object_get_object_member (
+                json_object_get_object_member (object, "containerEngine"), "allowedImages"),
+            "patterns")),
+        ==, 150);
+  }
+
   /* berthd is still there. */
   {
     g_autoptr (Response) r = call (f, "GET", "/v1/about", NULL);
