@@ -30,6 +30,7 @@ struct _BerthApiServer
   guint port;
   GPtrArray *event_sockets; /* SoupWebsocketConnection, in the order they came */
   gboolean shutdown_requested;
+  GStrv allowed_origins; /* browser pages that may ask; empty: none */
 };
 
 G_DEFINE_FINAL_TYPE (BerthApiServer, berth_api_server, G_TYPE_OBJECT)
@@ -150,6 +151,114 @@ set_challenge (SoupServerMessage *msg)
 {
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
                                 "Basic realm=\"" BERTH_API_REALM "\"");
+}
+
+/* ---- who may ask ------------------------------------------------------ */
+
+/* What a client on this machine sends as Host, alone or followed by
+ * ":PORT"; BERTH_API_HOSTS_TEXT names them in messages. */
+static const gchar *const loopback_hosts[] = { "127.0.0.1", "localhost", "[::1]" };
+#define BERTH_API_HOSTS_TEXT "127.0.0.1, localhost or [::1]"
+/* Characters of a refused header's value that a message repeats. */
+#define BERTH_API_MAX_QUOTED_HEADER 100
+
+/* A header's value for a message: valid UTF-8, and cut short when long. */
+static gchar *
+quote_header (const gchar *value)
+{
+  g_autofree gchar *valid = g_utf8_make_valid (value, -1);
+  g_autofree gchar *cut = NULL;
+
+  if (g_utf8_strlen (valid, -1) <= BERTH_API_MAX_QUOTED_HEADER)
+    return g_strdup_printf ("\"%s\"", valid);
+  cut = g_utf8_substring (valid, 0, BERTH_API_MAX_QUOTED_HEADER);
+  return g_strdup_printf ("\"%s…\"", cut);
+}
+
+static gboolean
+host_is_loopback (const gchar *host)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (loopback_hosts); i++)
+    {
+      gsize len = strlen (loopback_hosts[i]);
+      const gchar *rest;
+
+      /* Only "localhost" has letters to be in either case. */
+      if (g_ascii_strncasecmp (host, loopback_hosts[i], len) != 0)
+        continue;
+      rest = host + len;
+      if (*rest == '\0')
+        return TRUE;
+      if (*rest == ':' && g_ascii_string_to_unsigned (rest + 1, 10, 1, G_MAXUINT16, NULL, NULL))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+origin_is_allowed (BerthApiServer *self, const gchar *origin)
+{
+  for (gsize i = 0; self->allowed_origins[i] != NULL; i++)
+    if (g_ascii_strcasecmp (origin, self->allowed_origins[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Answers a request that no handler may see: one addressed to a name other
+ * than this machine's (DNS rebinding: a page whose name was made to resolve
+ * to 127.0.0.1 still sends that name as Host), or one a browser sends for a
+ * page of an origin not allowed. Clients that are not browsers send no
+ * Origin. FALSE when it answered. */
+static gboolean
+check_request_source (BerthApiServer *self, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  /* Every value, joined: two Host headers are refused as one bad value. */
+  const gchar *host = soup_message_headers_get_list (headers, "Host");
+  const gchar *origin = soup_message_headers_get_list (headers, "Origin");
+
+  if (host == NULL)
+    {
+      g_autofree gchar *message
+          = g_strdup_printf ("The request has no Host header; berthd answers only requests for "
+                             "Host " BERTH_API_HOSTS_TEXT " (with :PORT or without): send "
+                             "Host: 127.0.0.1:%u",
+                             self->port);
+
+      respond_message (msg, SOUP_STATUS_BAD_REQUEST, "invalid-data", message);
+      return FALSE;
+    }
+  if (!host_is_loopback (host))
+    {
+      g_autofree gchar *quoted = quote_header (host);
+      g_autofree gchar *message
+          = g_strdup_printf ("Refused a request for Host %s: berthd answers only requests for "
+                             "Host " BERTH_API_HOSTS_TEXT " (with :PORT or without), so that "
+                             "no web page can reach it under a name of its own; use "
+                             "http://127.0.0.1:%u/",
+                             quoted, self->port);
+
+      g_debug ("Refused a request from %s for Host %s", soup_server_message_get_remote_host (msg),
+               quoted);
+      respond_message (msg, SOUP_STATUS_BAD_REQUEST, "invalid-data", message);
+      return FALSE;
+    }
+  if (origin != NULL && !origin_is_allowed (self, origin))
+    {
+      g_autofree gchar *quoted = quote_header (origin);
+      g_autofree gchar *allowed = g_strjoinv (", ", self->allowed_origins);
+      g_autofree gchar *message = g_strdup_printf (
+          "Refused a request from a web page of origin %s: berthd answers browsers only for "
+          "the origins in $BERTH_API_ALLOWED_ORIGINS when it starts (%s%s); to allow this "
+          "page, add its origin there and restart berthd",
+          quoted, allowed[0] != '\0' ? "now: " : "none now", allowed);
+
+      g_debug ("Refused a request from %s for a page of origin %s",
+               soup_server_message_get_remote_host (msg), quoted);
+      respond_message (msg, SOUP_STATUS_FORBIDDEN, "auth", message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- request bodies --------------------------------------------------- */
@@ -1245,12 +1354,24 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const gchar *path, G
 static void
 on_got_headers (SoupServerMessage *msg, gpointer user_data)
 {
+  BerthApiServer *self = BERTH_API_SERVER (user_data);
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  guint status = soup_server_message_get_status (msg);
 
-  if (soup_server_message_get_status (msg) != 0)
+  /* Whatever the credentials said (libsoup checked them just before): a
+   * page that is refused learns nothing more, and gets no challenge that
+   * its browser would put in front of the user. */
+  if ((status == 0 || status == SOUP_STATUS_UNAUTHORIZED) && !check_request_source (self, msg))
     {
-      if (soup_server_message_get_status (msg) == SOUP_STATUS_UNAUTHORIZED)
+      soup_message_headers_remove (soup_server_message_get_response_headers (msg),
+                                   "WWW-Authenticate");
+      soup_message_body_set_accumulate (body, FALSE);
+      return;
+    }
+  if (status != 0)
+    {
+      if (status == SOUP_STATUS_UNAUTHORIZED)
         set_challenge (msg);
       soup_message_body_set_accumulate (body, FALSE);
       return;
@@ -1279,7 +1400,9 @@ on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
-  g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), NULL);
+  BerthApiServer *self = BERTH_API_SERVER (user_data);
+
+  g_signal_connect_object (msg, "got-headers", G_CALLBACK (on_got_headers), self, 0);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
 }
 
@@ -1368,6 +1491,15 @@ berth_api_server_listen (BerthApiServer *self, guint port, GError **error)
   return TRUE;
 }
 
+void
+berth_api_server_set_allowed_origins (BerthApiServer *self, const gchar *const *origins)
+{
+  g_return_if_fail (BERTH_IS_API_SERVER (self));
+
+  g_strfreev (self->allowed_origins);
+  self->allowed_origins = origins != NULL ? g_strdupv ((gchar **)origins) : g_new0 (gchar *, 1);
+}
+
 guint
 berth_api_server_get_port (BerthApiServer *self)
 {
@@ -1424,6 +1556,7 @@ berth_api_server_finalize (GObject *object)
     explicit_bzero (self->password, strlen (self->password));
   g_free (self->password);
   g_clear_pointer (&self->event_sockets, g_ptr_array_unref);
+  g_strfreev (self->allowed_origins);
   G_OBJECT_CLASS (berth_api_server_parent_class)->finalize (object);
 }
 
@@ -1444,6 +1577,7 @@ static void
 berth_api_server_init (BerthApiServer *self)
 {
   self->event_sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  self->allowed_origins = g_new0 (gchar *, 1);
 }
 
 BerthApiServer *
@@ -1465,7 +1599,7 @@ berth_api_server_new (BerthManager *manager, const gchar *user, const gchar *pas
   soup_auth_domain_add_path (self->auth_domain, "/");
   soup_server_add_auth_domain (self->server, self->auth_domain);
 
-  g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), NULL);
+  g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), self);
   soup_server_add_handler (self->server, NULL, handle_request, self, NULL);
   /* The same path carries the WebSocket: handle_request answers anything
    * that is not a good upgrade, and libsoup completes the rest. */

@@ -89,6 +89,46 @@ parse_port (const gchar *text, const gchar *what, guint *port_out, GError **erro
   return TRUE;
 }
 
+/* An origin as a browser sends it in Origin: scheme://host[:port], nothing
+ * more. */
+static gboolean
+is_origin (const gchar *text)
+{
+  g_autoptr (GUri) uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
+
+  return uri != NULL && g_uri_get_host (uri) != NULL && g_uri_get_host (uri)[0] != '\0'
+         && g_uri_get_userinfo (uri) == NULL && g_uri_get_path (uri)[0] == '\0'
+         && g_uri_get_query (uri) == NULL && g_uri_get_fragment (uri) == NULL;
+}
+
+/* $BERTH_API_ALLOWED_ORIGINS: origins separated by commas, blanks around
+ * them ignored. */
+static GStrv
+parse_allowed_origins (const gchar *text, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  g_autoptr (GStrvBuilder) origins = g_strv_builder_new ();
+
+  for (gsize i = 0; parts[i] != NULL; i++)
+    {
+      const gchar *origin = g_strstrip (parts[i]);
+
+      if (origin[0] == '\0')
+        continue;
+      if (!is_origin (origin))
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                       "$BERTH_API_ALLOWED_ORIGINS: \"%s\" is not an origin; write each as "
+                       "scheme://host[:port] with no path, separated by commas "
+                       "(e.g. http://localhost:3000)",
+                       origin);
+          return NULL;
+        }
+      g_strv_builder_add (origins, origin);
+    }
+  return g_strv_builder_end (origins);
+}
+
 /* Another berthd with the same data directory would fight this one over the
  * VM: refuse to run beside it. A file left by one that died is replaced. */
 static gboolean
@@ -170,6 +210,8 @@ main (int argc, char **argv)
   g_autofree gchar *credentials_path = NULL;
   BerthApiCredentials credentials = { 0 };
   const gchar *env_port;
+  const gchar *env_origins;
+  g_auto (GStrv) allowed_origins = NULL;
   guint port = BERTH_API_DEFAULT_PORT;
   Daemon daemon = { 0 };
   guint signal_ids[3];
@@ -187,7 +229,9 @@ main (int argc, char **argv)
                "or the session's autostart manages it. --foreground only adds logging to stderr; "
                "the log is always written to $XDG_DATA_HOME/berth/logs/berthd.log.\n\n"
                "Clients find the port and the password in $XDG_DATA_HOME/berth/berth-engine.json "
-               "(mode 0600), written at start and removed on a clean exit.");
+               "(mode 0600), written at start and removed on a clean exit. Requests from web "
+               "pages (with an Origin header) are refused unless $BERTH_API_ALLOWED_ORIGINS "
+               "lists their origin (comma-separated, e.g. http://localhost:3000).");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -223,6 +267,14 @@ main (int argc, char **argv)
         }
     }
 
+  env_origins = g_getenv ("BERTH_API_ALLOWED_ORIGINS");
+  allowed_origins = parse_allowed_origins (env_origins != NULL ? env_origins : "", &error);
+  if (allowed_origins == NULL)
+    {
+      g_printerr ("berthd: %s\n", error->message);
+      return 2;
+    }
+
   paths = berth_paths_new ();
   if (!berth_daemon_log_init (paths->logs, opt_foreground, opt_verbose, &error))
     {
@@ -254,6 +306,13 @@ main (int argc, char **argv)
       return EXIT_FAILURE;
     }
   server = berth_api_server_new (manager, BERTH_API_CREDENTIALS_USER, password);
+  berth_api_server_set_allowed_origins (server, (const gchar *const *)allowed_origins);
+  if (allowed_origins[0] != NULL)
+    {
+      g_autofree gchar *list = g_strjoinv (", ", allowed_origins);
+
+      g_message ("Browser pages of these origins may use the API: %s", list);
+    }
   if (!berth_api_server_listen (server, port, &error))
     {
       report_fatal (opt_foreground, error);

@@ -37,6 +37,7 @@ typedef struct
   guint port;
   gchar *password;
   SoupSession *session;
+  const gchar *allowed_origins; /* $BERTH_API_ALLOWED_ORIGINS for berthd, or NULL */
 } Fixture;
 
 typedef enum
@@ -160,10 +161,11 @@ send_message (Fixture *f, SoupMessage *msg)
   return r;
 }
 
-static Response *
-call_full (Fixture *f, const gchar *method, const gchar *path, const gchar *body, AuthMode auth)
+/* A request for @path with @body (NULL: none) and @auth, not sent yet. */
+static SoupMessage *
+new_request (Fixture *f, const gchar *method, const gchar *path, const gchar *body, AuthMode auth)
 {
-  g_autoptr (SoupMessage) msg = new_message (f, method, path);
+  SoupMessage *msg = new_message (f, method, path);
 
   add_auth (f, msg, auth);
   if (body != NULL)
@@ -172,6 +174,14 @@ call_full (Fixture *f, const gchar *method, const gchar *path, const gchar *body
 
       soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
     }
+  return msg;
+}
+
+static Response *
+call_full (Fixture *f, const gchar *method, const gchar *path, const gchar *body, AuthMode auth)
+{
+  g_autoptr (SoupMessage) msg = new_request (f, method, path, body, auth);
+
   return send_message (f, msg);
 }
 
@@ -179,6 +189,56 @@ static Response *
 call (Fixture *f, const gchar *method, const gchar *path, const gchar *body)
 {
   return call_full (f, method, path, body, AUTH_RIGHT);
+}
+
+/* A request with @header set to @value, as a browser or a proxy would send
+ * it. */
+static Response *
+call_with_header (Fixture *f, const gchar *method, const gchar *path, const gchar *body,
+                  AuthMode auth, const gchar *header, const gchar *value)
+{
+  g_autoptr (SoupMessage) msg = new_request (f, method, path, body, auth);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), header, value);
+  return send_message (f, msg);
+}
+
+/* Sends @request to berthd byte for byte, for what libsoup's client would
+ * not send (no Host header), and reads the answer until berthd closes the
+ * connection, which @request must ask for. */
+static Response *
+send_raw (Fixture *f, const gchar *request)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GByteArray) answer = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  const gchar *end_of_headers;
+  gchar buffer[4096];
+  gssize got;
+  Response *r = g_new0 (Response, 1);
+
+  g_socket_client_set_timeout (client, WAIT_SECONDS);
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", f->port, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), request,
+                             strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  while ((got = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)), buffer,
+                                     sizeof buffer, NULL, &error))
+         > 0)
+    g_byte_array_append (answer, (const guint8 *)buffer, (guint)got);
+  g_assert_no_error (error);
+  g_byte_array_append (answer, (const guint8 *)"", 1);
+
+  end_of_headers = strstr ((const gchar *)answer->data, "\r\n\r\n");
+  g_assert_nonnull (end_of_headers);
+  r->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  g_assert_true (soup_headers_parse_response ((const gchar *)answer->data,
+                                              (gint)(end_of_headers + 2 - (gchar *)answer->data),
+                                              r->headers, NULL, &r->status, NULL));
+  r->body = g_strdup (end_of_headers + 4);
+  return r;
 }
 
 /* A JSON answer's root, checked to be JSON with the right content type. */
@@ -274,6 +334,10 @@ new_launcher (Fixture *f)
   g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", f->cache, TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", f->runtime, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "BERTH_API_PORT");
+  if (f->allowed_origins != NULL)
+    g_subprocess_launcher_setenv (launcher, "BERTH_API_ALLOWED_ORIGINS", f->allowed_origins, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "BERTH_API_ALLOWED_ORIGINS");
   g_subprocess_launcher_set_stderr_file_path (launcher, f->stderr_path);
   return launcher;
 }
@@ -1227,6 +1291,7 @@ typedef struct
   GError *error;
   GPtrArray *events; /* JsonNode */
   gboolean connect_done;
+  guint status; /* of the upgrade request */
 } Events;
 
 static void
@@ -1242,6 +1307,8 @@ on_ws_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   Events *ev = user_data;
 
   ev->conn = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &ev->error);
+  ev->status = soup_message_get_status (
+      soup_session_get_async_result_message (SOUP_SESSION (source), result));
   if (ev->conn != NULL)
     g_signal_connect (ev->conn, "message", G_CALLBACK (on_ws_message), ev);
   ev->connect_done = TRUE;
@@ -1253,18 +1320,27 @@ connect_done (gpointer user_data)
   return ((Events *)user_data)->connect_done;
 }
 
+/* Opens the event stream as a page of @origin would (NULL: as a client that
+ * is not a browser). */
 static void
-events_connect (Fixture *f, Events *ev, AuthMode auth)
+events_connect_from (Fixture *f, Events *ev, AuthMode auth, const gchar *origin)
 {
   g_autoptr (SoupMessage) msg = NULL;
   g_autofree gchar *uri = g_strdup_printf ("ws://127.0.0.1:%u/v1/events", f->port);
 
   ev->events = g_ptr_array_new_with_free_func ((GDestroyNotify)json_node_unref);
+  ev->connect_done = FALSE;
   msg = soup_message_new ("GET", uri);
   add_auth (f, msg, auth);
-  soup_session_websocket_connect_async (f->session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+  soup_session_websocket_connect_async (f->session, msg, origin, NULL, G_PRIORITY_DEFAULT, NULL,
                                         on_ws_connected, ev);
   g_assert_true (berth_test_iterate_until (connect_done, ev, WAIT_SECONDS));
+}
+
+static void
+events_connect (Fixture *f, Events *ev, AuthMode auth)
+{
+  events_connect_from (f, ev, auth, NULL);
 }
 
 static void
@@ -1416,6 +1492,247 @@ test_events (Fixture *f, gconstpointer data)
     g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (event, "reason")));
   }
   events_clear (&ev);
+}
+
+/* ---- who may ask ------------------------------------------------------ */
+
+static void
+test_host_header (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *settings_before = NULL;
+
+  daemon_start (f);
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+
+    settings_before = g_steal_pointer (&r->body);
+  }
+
+  /* A page whose name was made to resolve to 127.0.0.1 sends its own name:
+   * refused, with valid credentials or not, and no handler runs. */
+  {
+    g_autofree gchar *with_port = g_strdup_printf ("evil.example:%u", f->port);
+    g_autofree gchar *suffixed = g_strdup_printf ("localhost.evil.example:%u", f->port);
+    g_autofree gchar *prefixed = g_strdup_printf ("evil.127.0.0.1:%u", f->port);
+    const gchar *refused[] = {
+      "evil.example", with_port, suffixed, prefixed, "localhost:", "LOCALHOST.", "0.0.0.0", "",
+    };
+    const AuthMode auths[] = { AUTH_RIGHT, AUTH_WRONG_PASSWORD, AUTH_NONE };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+      for (gsize a = 0; a < G_N_ELEMENTS (auths); a++)
+        {
+          g_autoptr (Response) r
+              = call_with_header (f, "GET", "/v1/settings", NULL, auths[a], "Host", refused[i]);
+          g_autofree gchar *message = NULL;
+          g_autofree gchar *quoted = g_strdup_printf ("\"%s\"", refused[i]);
+
+          g_test_message ("Host: %s", refused[i]);
+          message = assert_error_response (r, 400, "invalid-data");
+          g_assert_nonnull (strstr (message, quoted));
+          g_assert_nonnull (strstr (message, "127.0.0.1, localhost or [::1]"));
+          /* Not a challenge a browser would show its user. */
+          g_assert_null (soup_message_headers_get_one (r->headers, "WWW-Authenticate"));
+        }
+  }
+  {
+    g_autoptr (Response) r
+        = call_with_header (f, "PUT", "/v1/settings", "{\"images\": {\"namespace\": \"rebound\"}}",
+                            AUTH_RIGHT, "Host", "evil.example");
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+  }
+  {
+    g_autoptr (Response) r
+        = call_with_header (f, "PUT", "/v1/shutdown", NULL, AUTH_RIGHT, "Host", "evil.example");
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+  }
+
+  /* The names of this machine, with the port or without, in any case for
+   * localhost. */
+  {
+    g_autofree gchar *localhost = g_strdup_printf ("localhost:%u", f->port);
+    g_autofree gchar *upper = g_strdup_printf ("LocalHost:%u", f->port);
+    g_autofree gchar *v4 = g_strdup_printf ("127.0.0.1:%u", f->port);
+    g_autofree gchar *v6 = g_strdup_printf ("[::1]:%u", f->port);
+    const gchar *accepted[] = { localhost, upper, v4, v6, "localhost", "127.0.0.1", "[::1]" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (accepted); i++)
+      {
+        g_autoptr (Response) r
+            = call_with_header (f, "GET", "/v1/about", NULL, AUTH_RIGHT, "Host", accepted[i]);
+
+        if (r->status != 200)
+          g_test_message ("Host: %s answered %u: %s", accepted[i], r->status, r->body);
+        g_assert_cmpuint (r->status, ==, 200);
+      }
+  }
+
+  /* A Host that is no host name and port at all: libsoup refuses it before
+   * berthd sees it. */
+  {
+    g_autofree gchar *two_ports = g_strdup_printf ("127.0.0.1:%u:1", f->port);
+
+    for (const gchar *const *h = (const gchar *const[]){ two_ports, "127.0.0.1:http", NULL };
+         *h != NULL; h++)
+      {
+        g_autoptr (Response) r
+            = call_with_header (f, "GET", "/v1/about", NULL, AUTH_RIGHT, "Host", *h);
+
+        g_assert_cmpuint (r->status, ==, 400);
+      }
+  }
+
+  /* No Host header at all, or two: refused too. */
+  {
+    g_autofree gchar *auth = basic_auth ("user", f->password);
+    g_autofree gchar *request
+        = g_strdup_printf ("GET /v1/about HTTP/1.0\r\nAuthorization: %s\r\n\r\n", auth);
+    g_autoptr (Response) r = send_raw (f, request);
+    g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+
+    g_assert_nonnull (strstr (message, "no Host header"));
+    g_assert_nonnull (strstr (message, "127.0.0.1, localhost or [::1]"));
+  }
+  {
+    g_autofree gchar *auth = basic_auth ("user", f->password);
+    g_autofree gchar *request = g_strdup_printf (
+        "GET /v1/about HTTP/1.1\r\nAuthorization: %s\r\nConnection: close\r\n\r\n", auth);
+    g_autoptr (Response) r = send_raw (f, request);
+
+    g_assert_cmpuint (r->status, ==, 400);
+  }
+  {
+    g_autofree gchar *auth = basic_auth ("user", f->password);
+    g_autofree gchar *request
+        = g_strdup_printf ("GET /v1/about HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nHost: evil.example\r\n"
+                           "Authorization: %s\r\nConnection: close\r\n\r\n",
+                           f->port, auth);
+    g_autoptr (Response) r = send_raw (f, request);
+
+    g_assert_cmpuint (r->status, ==, 400);
+  }
+
+  /* berthd is still there, settings untouched. */
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+
+    g_assert_cmpuint (r->status, ==, 200);
+    g_assert_cmpstr (r->body, ==, settings_before);
+  }
+}
+
+static void
+test_origin_refused (Fixture *f, gconstpointer data)
+{
+  const AuthMode auths[] = { AUTH_RIGHT, AUTH_NONE };
+  Events ev = { 0 };
+
+  daemon_start (f);
+
+  /* A page of another site: refused, with valid credentials or not. */
+  for (gsize a = 0; a < G_N_ELEMENTS (auths); a++)
+    {
+      g_autoptr (Response) r = call_with_header (f, "GET", "/v1/settings", NULL, auths[a], "Origin",
+                                                 "http://evil.example");
+      g_autofree gchar *message = assert_error_response (r, 403, "auth");
+
+      g_assert_nonnull (strstr (message, "\"http://evil.example\""));
+      g_assert_nonnull (strstr (message, "BERTH_API_ALLOWED_ORIGINS"));
+      g_assert_null (soup_message_headers_get_one (r->headers, "WWW-Authenticate"));
+    }
+
+  /* The event stream as well: no upgrade, and the same answer. */
+  events_connect_from (f, &ev, AUTH_RIGHT, "http://evil.example");
+  g_assert_null (ev.conn);
+  g_assert_nonnull (ev.error);
+  g_assert_cmpuint (ev.status, ==, 403);
+  events_clear (&ev);
+  {
+    g_autoptr (SoupMessage) msg = new_message (f, "GET", "/v1/events");
+    g_autoptr (Response) r = NULL;
+    g_autofree gchar *message = NULL;
+
+    add_auth (f, msg, AUTH_RIGHT);
+    soup_websocket_client_prepare_handshake (msg, "http://evil.example", NULL, NULL);
+    r = send_message (f, msg);
+    message = assert_error_response (r, 403, "auth");
+    g_assert_nonnull (strstr (message, "\"http://evil.example\""));
+  }
+
+  /* Clients that are not browsers send no Origin, and are served. */
+  events_connect (f, &ev, AUTH_RIGHT);
+  g_assert_no_error (ev.error);
+  g_assert_nonnull (ev.conn);
+  wait_event (&ev, 0, "state-changed", "state", "STOPPED");
+  events_clear (&ev);
+}
+
+static void
+test_origin_allowed (Fixture *f, gconstpointer data)
+{
+  Events ev = { 0 };
+
+  f->allowed_origins = "http://localhost:3000, https://app.example";
+  daemon_start (f);
+
+  events_connect_from (f, &ev, AUTH_RIGHT, "http://localhost:3000");
+  g_assert_no_error (ev.error);
+  g_assert_nonnull (ev.conn);
+  wait_event (&ev, 0, "state-changed", "state", "STOPPED");
+  events_clear (&ev);
+  {
+    g_autoptr (Response) r = call_with_header (f, "GET", "/v1/about", NULL, AUTH_RIGHT, "Origin",
+                                               "https://app.example");
+
+    g_assert_cmpuint (r->status, ==, 200);
+  }
+  /* An allowed origin still needs the credentials. */
+  {
+    g_autoptr (Response) r = call_with_header (f, "GET", "/v1/about", NULL, AUTH_WRONG_PASSWORD,
+                                               "Origin", "https://app.example");
+
+    g_assert_cmpuint (r->status, ==, 401);
+  }
+
+  /* Only those, exactly. */
+  for (const gchar *const *o
+       = (const gchar *const[]){ "http://evil.example", "http://localhost:3001", "http://localhost",
+                                 "null", NULL };
+       *o != NULL; o++)
+    {
+      g_autofree gchar *message = NULL;
+      g_autofree gchar *quoted = g_strdup_printf ("\"%s\"", *o);
+
+      g_test_message ("Origin: %s", *o);
+      events_connect_from (f, &ev, AUTH_RIGHT, *o);
+      g_assert_null (ev.conn);
+      g_assert_cmpuint (ev.status, ==, 403);
+      events_clear (&ev);
+      {
+        g_autoptr (Response) r
+            = call_with_header (f, "GET", "/v1/about", NULL, AUTH_RIGHT, "Origin", *o);
+
+        message = assert_error_response (r, 403, "auth");
+      }
+      g_assert_nonnull (strstr (message, quoted));
+      g_assert_nonnull (strstr (message, "http://localhost:3000"));
+    }
+}
+
+static void
+test_origin_bad_setting (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autofree gchar *err = NULL;
+
+  f->allowed_origins = "http://localhost:3000,localhost:3001";
+  launcher = new_launcher (f);
+  daemon_spawn (f, launcher, "--port", "0", NULL);
+  g_assert_cmpint (daemon_wait_exit (f), ==, 2);
+  g_file_get_contents (f->stderr_path, &err, NULL, NULL);
+  g_assert_nonnull (strstr (err, "BERTH_API_ALLOWED_ORIGINS"));
+  g_assert_nonnull (strstr (err, "\"localhost:3001\" is not an origin"));
+  g_assert_false (g_file_test (f->credentials_path, G_FILE_TEST_EXISTS));
 }
 
 /* ---- backend state, lock, resets ------------------------------------- */
@@ -1724,6 +2041,10 @@ main (int argc, char **argv)
   ADD ("/api/settings/pending", test_settings_and_pending);
   ADD ("/api/settings/concurrent", test_concurrent_puts);
   ADD ("/api/events", test_events);
+  ADD ("/api/host-header", test_host_header);
+  ADD ("/api/origin/refused", test_origin_refused);
+  ADD ("/api/origin/allowed", test_origin_allowed);
+  ADD ("/api/origin/bad-setting", test_origin_bad_setting);
   ADD ("/api/backend-state", test_backend_state);
   ADD ("/api/k8s-reset-without-provider", test_k8s_reset_without_provider);
   ADD ("/api/factory-reset", test_factory_reset);
