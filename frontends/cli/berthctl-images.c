@@ -65,26 +65,6 @@ print_json (JsonNode *node)
   g_print ("%s\n", text);
 }
 
-/* rdctl's connection flags, as every berthctl command takes them. */
-static GOptionGroup *
-connection_group (BerthctlConnection *conn)
-{
-  GOptionEntry entries[]
-      = { { "host", 0, 0, G_OPTION_ARG_STRING, &conn->host, "berthd's address (127.0.0.1)",
-            "HOST" },
-          { "port", 0, 0, G_OPTION_ARG_INT, &conn->port, "berthd's port", "PORT" },
-          { "user", 0, 0, G_OPTION_ARG_STRING, &conn->user, "API user", "USER" },
-          { "password", 0, 0, G_OPTION_ARG_STRING, &conn->password, "API password", "PASSWORD" },
-          { "config-path", 0, 0, G_OPTION_ARG_FILENAME, &conn->config_path,
-            "Credentials file (default: <data>/berth-engine.json)", "FILE" },
-          { NULL } };
-  GOptionGroup *group
-      = g_option_group_new ("connection", "Connection:", "Show how to reach berthd", NULL, NULL);
-
-  g_option_group_add_entries (group, entries);
-  return group;
-}
-
 static gboolean
 parse_options (ImagesOptions *opts, const Subcommand *sub, GOptionEntry *entries, int *argc,
                char ***argv, GError **error)
@@ -97,7 +77,7 @@ parse_options (ImagesOptions *opts, const Subcommand *sub, GOptionEntry *entries
   g_option_context_set_summary (ctx, sub->summary);
   if (entries != NULL)
     g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_add_group (ctx, connection_group (opts->conn));
+  g_option_context_add_group (ctx, berthctl_connection_option_group (opts->conn));
   return g_option_context_parse (ctx, argc, argv, error);
 }
 

@@ -58,6 +58,25 @@ read_credentials (BerthctlConnection *conn, GError **error)
   return TRUE;
 }
 
+GOptionGroup *
+berthctl_connection_option_group (BerthctlConnection *conn)
+{
+  GOptionEntry entries[]
+      = { { "host", 0, 0, G_OPTION_ARG_STRING, &conn->host, "berthd's address (127.0.0.1)",
+            "HOST" },
+          { "port", 0, 0, G_OPTION_ARG_INT, &conn->port, "berthd's port", "PORT" },
+          { "user", 0, 0, G_OPTION_ARG_STRING, &conn->user, "API user", "USER" },
+          { "password", 0, 0, G_OPTION_ARG_STRING, &conn->password, "API password", "PASSWORD" },
+          { "config-path", 0, 0, G_OPTION_ARG_FILENAME, &conn->config_path,
+            "Credentials file (default: <data>/berth-engine.json)", "FILE" },
+          { NULL } };
+  GOptionGroup *group
+      = g_option_group_new ("connection", "Connection:", "Show how to reach berthd", NULL, NULL);
+
+  g_option_group_add_entries (group, entries);
+  return group;
+}
+
 gchar *
 berthctl_connection_get_config_path (const BerthctlConnection *conn)
 {

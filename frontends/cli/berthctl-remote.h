@@ -16,6 +16,10 @@ typedef struct
   gchar *config_path;
 } BerthctlConnection;
 
+/* rdctl's connection flags, as every berthctl command that talks to berthd
+ * takes them, filling @conn (which must outlive the group's parsing). */
+GOptionGroup *
+berthctl_connection_option_group (BerthctlConnection *conn);
 gchar *berthctl_connection_get_config_path (const BerthctlConnection *conn);
 void berthctl_connection_clear (BerthctlConnection *conn);
 

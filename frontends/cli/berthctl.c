@@ -67,26 +67,6 @@ print_json (JsonNode *node)
   g_print ("%s\n", text);
 }
 
-/* rdctl's connection flags, accepted by every command that talks to berthd. */
-static GOptionGroup *
-connection_group (BerthctlOptions *opts)
-{
-  GOptionEntry entries[] = {
-    { "host", 0, 0, G_OPTION_ARG_STRING, &opts->conn.host, "berthd's address (127.0.0.1)",
-      "HOST" },
-    { "port", 0, 0, G_OPTION_ARG_INT, &opts->conn.port, "berthd's port", "PORT" },
-    { "user", 0, 0, G_OPTION_ARG_STRING, &opts->conn.user, "API user", "USER" },
-    { "password", 0, 0, G_OPTION_ARG_STRING, &opts->conn.password, "API password", "PASSWORD" },
-    { "config-path", 0, 0, G_OPTION_ARG_FILENAME, &opts->conn.config_path,
-      "Credentials file (default: <data>/berth-engine.json)", "FILE" },
-    { NULL }
-  };
-  GOptionGroup *group = g_option_group_new ("connection", "Connection:",
-                                            "Show how to reach berthd", NULL, NULL);
-  g_option_group_add_entries (group, entries);
-  return group;
-}
-
 static gboolean
 parse_options (BerthctlOptions *opts, const gchar *command, const gchar *parameter,
                const gchar *summary, GOptionEntry *entries, GOptionGroup *extra,
@@ -103,7 +83,7 @@ parse_options (BerthctlOptions *opts, const gchar *command, const gchar *paramet
   if (extra != NULL)
     g_option_context_add_group (ctx, extra);
   if (connection)
-    g_option_context_add_group (ctx, connection_group (opts));
+    g_option_context_add_group (ctx, berthctl_connection_option_group (&opts->conn));
   return g_option_context_parse (ctx, argc, argv, error);
 }
 
@@ -986,7 +966,7 @@ cmd_shell (BerthctlOptions *opts, int argc, char **argv)
   g_option_context_set_summary (ctx, "Open a shell in the VM, or run COMMAND there; the exit "
                                      "status is COMMAND's.");
   g_option_context_set_strict_posix (ctx, TRUE);
-  g_option_context_add_group (ctx, connection_group (opts));
+  g_option_context_add_group (ctx, berthctl_connection_option_group (&opts->conn));
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return fail (error);
   argc--, argv++;
