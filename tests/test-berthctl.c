@@ -519,6 +519,52 @@ test_auth (Fixture *f, gconstpointer data)
 }
 
 static void
+test_port_option (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *credentials = credentials_path (f);
+  g_autofree gchar *password = NULL;
+  g_autofree gchar *port_text = NULL;
+  g_autofree gchar *want = NULL;
+  guint port = 0;
+  Run r;
+
+  /* Not a port: a mistake on the command line, said before anything is
+   * tried, whatever the credentials file says. */
+  for (const gchar *const *p = (const gchar *const[]){ "99999", "0", "-1", "65536", "http", NULL };
+       *p != NULL; p++)
+    {
+      g_autofree gchar *expected
+          = g_strdup_printf ("berthctl: --port %s is not a port; use 1 to 65535", *p);
+      g_autofree gchar *joined = g_strdup_printf ("--port=%s", *p);
+
+      r = berthctl (f, "info", "--port", *p, NULL);
+      g_test_message ("info --port %s: %s", *p, r.err);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, expected));
+      run_clear (&r);
+      r = berthctl (f, "images", "ls", joined, NULL);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, expected));
+      run_clear (&r);
+    }
+
+  /* A port is used as given, over the credentials file's. */
+  start_daemon (f);
+  g_assert_true (berth_test_read_credentials (credentials, 0, &port, &password));
+  port_text = g_strdup_printf ("%u", port);
+  r = berthctl (f, "info", "--port", port_text, "--field", "apiPort", NULL);
+  assert_ran (&r, "info --port");
+  want = g_strdup_printf ("%u\n", port);
+  g_assert_cmpstr (r.out, ==, want);
+  run_clear (&r);
+  /* Nothing listens on port 1. */
+  r = berthctl (f, "info", "--port", "1", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "127.0.0.1:1"));
+  run_clear (&r);
+}
+
+static void
 test_reset_and_diagnostics (Fixture *f, gconstpointer data)
 {
   g_autofree gchar *file = g_build_filename (f->root, "config", "berth", "settings.json", NULL);
@@ -1052,6 +1098,7 @@ main (int argc, char **argv)
   ADD ("/berthctl/start/usage", test_start_usage);
   ADD ("/berthctl/api", test_api);
   ADD ("/berthctl/auth", test_auth);
+  ADD ("/berthctl/port-option", test_port_option);
   ADD ("/berthctl/reset-and-diagnostics", test_reset_and_diagnostics);
   ADD ("/berthctl/completion", test_completion);
   return g_test_run ();

@@ -58,20 +58,40 @@ read_credentials (BerthctlConnection *conn, GError **error)
   return TRUE;
 }
 
+/* --port: 0 stands for "not given" in BerthctlConnection, so a value that
+ * is no port (0 included) is refused here as a command-line mistake rather
+ * than left for the credentials file's port to replace. */
+static gboolean
+parse_port_option (const gchar *option_name, const gchar *value, gpointer data, GError **error)
+{
+  BerthctlConnection *conn = data;
+  guint64 port = 0;
+
+  if (!g_ascii_string_to_unsigned (value, 10, 1, G_MAXUINT16, &port, NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s %s is not a port; use 1 to 65535", option_name, value);
+      return FALSE;
+    }
+  conn->port = (gint)port;
+  return TRUE;
+}
+
 GOptionGroup *
 berthctl_connection_option_group (BerthctlConnection *conn)
 {
   GOptionEntry entries[]
       = { { "host", 0, 0, G_OPTION_ARG_STRING, &conn->host, "berthd's address (127.0.0.1)",
             "HOST" },
-          { "port", 0, 0, G_OPTION_ARG_INT, &conn->port, "berthd's port", "PORT" },
+          { "port", 0, 0, G_OPTION_ARG_CALLBACK, parse_port_option, "berthd's port (1 to 65535)",
+            "PORT" },
           { "user", 0, 0, G_OPTION_ARG_STRING, &conn->user, "API user", "USER" },
           { "password", 0, 0, G_OPTION_ARG_STRING, &conn->password, "API password", "PASSWORD" },
           { "config-path", 0, 0, G_OPTION_ARG_FILENAME, &conn->config_path,
             "Credentials file (default: <data>/berth-engine.json)", "FILE" },
           { NULL } };
   GOptionGroup *group
-      = g_option_group_new ("connection", "Connection:", "Show how to reach berthd", NULL, NULL);
+      = g_option_group_new ("connection", "Connection:", "Show how to reach berthd", conn, NULL);
 
   g_option_group_add_entries (group, entries);
   return group;
