@@ -1,6 +1,12 @@
 /* A well-behaved plugin: a pretend VM (BerthBackend) whose start and stop walk
  * the state machine with progress, and an image processor that can only list
- * images, so every other image operation answers NOT_SUPPORTED. */
+ * images, so every other image operation answers NOT_SUPPORTED.
+ *
+ * A test can make the pretend VM fail the way a real one does: the file that
+ * BERTH_TEST_GOOD_FAULTS names holds one word. "fail-start" makes the next
+ * start fail at its last step; "crash" makes the running VM report a crash
+ * at its next health check (a real backend polls its VM the same way). A
+ * fault is used up, and the file removed, when it acts. */
 #include "config.h"
 
 #include <berth.h>
@@ -9,6 +15,13 @@
 #include <string.h>
 
 #define START_STEPS 3
+#define HEALTH_CHECK_MS 20
+#define FAULTS_ENV "BERTH_TEST_GOOD_FAULTS"
+#define FAILED_BOOT                                                                                \
+  "test-good (a test plugin): its pretend VM did not boot, as the test asked through " FAULTS_ENV
+#define CRASHED                                                                                    \
+  "test-good (a test plugin): its pretend VM crashed, as the test asked through " FAULTS_ENV       \
+  "; start it again"
 
 #define BERTH_TYPE_TEST_GOOD (berth_test_good_get_type ())
 G_DECLARE_FINAL_TYPE (BerthTestGood, berth_test_good, BERTH, TEST_GOOD, BerthPlugin)
@@ -19,7 +32,9 @@ struct _BerthTestGood
 
   BerthState state;
   gchar *state_reason;
-  GHashTable *engines; /* host path → GSocketService, while started */
+  GHashTable *engines;    /* host path → GSocketService, while started */
+  gboolean failing_start; /* the start under way fails, as a test asked */
+  guint health_id;        /* polls for a "crash" fault while started */
 };
 
 static void
@@ -110,6 +125,7 @@ berth_test_good_finalize (GObject *object)
 {
   BerthTestGood *self = BERTH_TEST_GOOD (object);
 
+  g_clear_handle_id (&self->health_id, g_source_remove);
   g_free (self->state_reason);
   g_hash_table_unref (self->engines);
   G_OBJECT_CLASS (berth_test_good_parent_class)->finalize (object);
@@ -136,6 +152,33 @@ berth_test_good_init (BerthTestGood *self)
 }
 
 /* Backend */
+
+/* TRUE, and the fault file removed, when it asks for @fault. */
+static gboolean
+berth_test_good_take_fault (const gchar *fault)
+{
+  const gchar *path = g_getenv (FAULTS_ENV);
+  g_autofree gchar *contents = NULL;
+
+  if (path == NULL || !g_file_get_contents (path, &contents, NULL, NULL)
+      || !g_str_equal (g_strstrip (contents), fault))
+    return FALSE;
+  g_unlink (path);
+  return TRUE;
+}
+
+static gboolean
+berth_test_good_health_check (gpointer user_data)
+{
+  BerthTestGood *self = user_data;
+
+  if (!berth_test_good_take_fault ("crash"))
+    return G_SOURCE_CONTINUE;
+  self->health_id = 0;
+  g_hash_table_remove_all (self->engines);
+  berth_test_good_set_state (self, BERTH_STATE_ERROR, CRASHED);
+  return G_SOURCE_REMOVE;
+}
 
 static gboolean
 berth_test_good_refuse_busy (BerthTestGood *self, GTask *task, const gchar *what)
@@ -171,7 +214,16 @@ berth_test_good_start_step (gpointer user_data)
   if (step < START_STEPS)
     return G_SOURCE_CONTINUE;
 
+  if (self->failing_start)
+    {
+      self->failing_start = FALSE;
+      berth_test_good_set_state (self, BERTH_STATE_ERROR, FAILED_BOOT);
+      g_task_return_new_error (task, BERTH_ERROR, BERTH_ERROR_BACKEND, "%s", FAILED_BOOT);
+      return G_SOURCE_REMOVE;
+    }
   berth_test_good_set_state (self, BERTH_STATE_STARTED, NULL);
+  if (g_getenv (FAULTS_ENV) != NULL && self->health_id == 0)
+    self->health_id = g_timeout_add (HEALTH_CHECK_MS, berth_test_good_health_check, self);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
 }
@@ -184,11 +236,13 @@ berth_test_good_start_async (BerthBackend *backend, GCancellable *cancellable,
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, berth_test_good_start_async);
-  if (self->state != BERTH_STATE_STOPPED)
+  /* After a crash, as after a stop, the VM starts again. */
+  if (self->state != BERTH_STATE_STOPPED && self->state != BERTH_STATE_ERROR)
     {
       berth_test_good_refuse_busy (self, task, "start");
       return;
     }
+  self->failing_start = berth_test_good_take_fault ("fail-start");
   berth_test_good_set_state (self, BERTH_STATE_STARTING, NULL);
   g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, berth_test_good_start_step, g_steal_pointer (&task),
                    g_object_unref);
@@ -228,11 +282,13 @@ berth_test_good_stop_async (BerthBackend *backend, GCancellable *cancellable,
       g_task_return_boolean (task, TRUE);
       return;
     }
-  if (self->state != BERTH_STATE_STARTED)
+  /* What a crash left behind is cleaned up. */
+  if (self->state != BERTH_STATE_STARTED && self->state != BERTH_STATE_ERROR)
     {
       berth_test_good_refuse_busy (self, task, "stop");
       return;
     }
+  g_clear_handle_id (&self->health_id, g_source_remove);
   berth_test_good_set_state (self, BERTH_STATE_STOPPING, NULL);
   g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, berth_test_good_stop_step, g_steal_pointer (&task),
                    g_object_unref);
