@@ -31,6 +31,10 @@ struct _BerthApiServer
   GPtrArray *event_sockets; /* SoupWebsocketConnection, in the order they came */
   gboolean shutdown_requested;
   GStrv allowed_origins; /* browser pages that may ask; empty: none */
+  /* Counts the manager's state changes. Events and the answers to requests
+   * carry it, so that a client can tell the state its request led to from
+   * one that was there before, such as the ERROR a crash left. */
+  gint64 state_serial;
 };
 
 G_DEFINE_FINAL_TYPE (BerthApiServer, berth_api_server, G_TYPE_OBJECT)
@@ -425,7 +429,7 @@ broadcast (BerthApiServer *self, JsonNode *event)
 }
 
 static JsonNode *
-build_state_event (BerthState state, const gchar *reason)
+build_state_event (BerthApiServer *self, BerthState state, const gchar *reason)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
 
@@ -439,6 +443,11 @@ build_state_event (BerthState state, const gchar *reason)
     json_builder_add_string_value (builder, reason);
   else
     json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "stateSerial");
+  json_builder_add_int_value (builder, self->state_serial);
+  /* The STOPPING and STOPPED of a restart are not where it ends. */
+  json_builder_set_member_name (builder, "restarting");
+  json_builder_add_boolean_value (builder, berth_manager_is_restarting (self->manager));
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }
@@ -447,7 +456,10 @@ static void
 on_state_changed (BerthManager *manager, BerthState state, const gchar *reason,
                   BerthApiServer *self)
 {
-  g_autoptr (JsonNode) event = build_state_event (state, reason);
+  g_autoptr (JsonNode) event = NULL;
+
+  self->state_serial++;
+  event = build_state_event (self, state, reason);
 
   broadcast (self, event);
 }
@@ -551,7 +563,7 @@ on_event_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
 
   /* The current state first, so a client knows where it stands before the
    * first change. */
-  hello = build_state_event (berth_manager_get_state (self->manager),
+  hello = build_state_event (self, berth_manager_get_state (self->manager),
                              berth_manager_get_state_reason (self->manager));
   text = json_to_string (hello, FALSE);
   soup_websocket_connection_send_text (conn, text);
@@ -719,9 +731,12 @@ route_put_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body
       json_builder_begin_object (builder);
       json_builder_end_object (builder);
     }
-  /* The pending changes are being applied by a restart now. */
+  /* The pending changes are being applied by a restart now: its state
+   * changes are those from this serial on. */
   json_builder_set_member_name (builder, "restarting");
   json_builder_add_boolean_value (builder, berth_manager_is_restarting (self->manager));
+  json_builder_set_member_name (builder, "stateSerial");
+  json_builder_add_int_value (builder, self->state_serial);
   json_builder_end_object (builder);
   answer = json_builder_get_root (builder);
   respond_json (msg, SOUP_STATUS_ACCEPTED, answer);
@@ -743,11 +758,22 @@ route_propose_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *
   respond_json (msg, SOUP_STATUS_ACCEPTED, proposal);
 }
 
+/* The manager's backend state and the serial of its state: after a PUT,
+ * the state changes the request led to are those from that serial on. */
+static JsonNode *
+dup_backend_state (BerthApiServer *self)
+{
+  JsonNode *state = berth_manager_dup_backend_state (self->manager);
+
+  json_object_set_int_member (json_node_get_object (state), "stateSerial", self->state_serial);
+  return state;
+}
+
 static void
 route_get_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                          GHashTable *query)
 {
-  g_autoptr (JsonNode) state = berth_manager_dup_backend_state (self->manager);
+  g_autoptr (JsonNode) state = dup_backend_state (self);
 
   respond_json (msg, SOUP_STATUS_OK, state);
 }
@@ -837,7 +863,7 @@ route_put_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode 
   if (has_locked && locked)
     berth_manager_set_locked (self->manager, TRUE);
 
-  answer = berth_manager_dup_backend_state (self->manager);
+  answer = dup_backend_state (self);
   respond_json (msg, SOUP_STATUS_ACCEPTED, answer);
 }
 

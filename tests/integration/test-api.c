@@ -1735,6 +1735,106 @@ test_origin_bad_setting (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (f->credentials_path, G_FILE_TEST_EXISTS));
 }
 
+static gint64
+event_serial (Events *ev, guint at)
+{
+  JsonObject *event = json_node_get_object (g_ptr_array_index (ev->events, at));
+
+  g_assert_true (json_object_has_member (event, "stateSerial"));
+  return json_object_get_int_member (event, "stateSerial");
+}
+
+static gboolean
+event_restarting (Events *ev, guint at)
+{
+  return json_object_get_boolean_member (json_node_get_object (g_ptr_array_index (ev->events, at)),
+                                         "restarting");
+}
+
+/* The stateSerial of an answer to a request. */
+static gint64
+answer_serial (Response *r)
+{
+  g_autoptr (JsonNode) root = NULL;
+
+  g_assert_cmpuint (r->status, ==, 202);
+  root = response_json (r);
+  g_assert_true (json_object_has_member (json_node_get_object (root), "stateSerial"));
+  return json_object_get_int_member (json_node_get_object (root), "stateSerial");
+}
+
+/* A client tells the states its request led to from those before it: each
+ * state-changed event has a serial, and the answer to a request the serial
+ * of the state it left. After a crash, the ERROR comes before the serial
+ * that the answer to a new start gives, and the new start's states from
+ * it on; a restart's STOPPING and STOPPED say that it restarts. */
+static void
+test_state_serial (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *faults = g_build_filename (f->root, "faults", NULL);
+  Events ev = { 0 };
+  guint at, crashed, starting, started;
+  gint64 since;
+
+  /* berthd's test backend takes faults from this file (see
+   * tests/plugins/berth-test-good.c). */
+  g_setenv ("BERTH_TEST_GOOD_FAULTS", faults, TRUE);
+  daemon_start (f);
+  g_unsetenv ("BERTH_TEST_GOOD_FAULTS");
+  events_connect (f, &ev, AUTH_RIGHT);
+  g_assert_no_error (ev.error);
+
+  at = wait_event (&ev, 0, "state-changed", "state", "STOPPED");
+  g_assert_false (event_restarting (&ev, at));
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+
+    since = answer_serial (r);
+  }
+  g_assert_cmpint (since, >, event_serial (&ev, at));
+  started = wait_event (&ev, at, "state-changed", "state", "STARTED");
+  g_assert_cmpint (event_serial (&ev, started), >, since);
+
+  berth_test_write_file (faults, "crash", 0600);
+  crashed = wait_event (&ev, started, "state-changed", "state", "ERROR");
+  g_assert_cmpint (event_serial (&ev, crashed), >, event_serial (&ev, started));
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+
+    since = answer_serial (r);
+  }
+  g_assert_cmpint (since, >, event_serial (&ev, crashed));
+  starting = wait_event (&ev, crashed, "state-changed", "state", "STARTING");
+  g_assert_cmpint (event_serial (&ev, starting), ==, since);
+  started = wait_event (&ev, starting, "state-changed", "state", "STARTED");
+  g_assert_cmpint (event_serial (&ev, started), >, since);
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/backend_state", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (root), "stateSerial"), ==,
+                     event_serial (&ev, started));
+  }
+
+  /* A restart: its stop half says so, its start does not need to. */
+  {
+    g_autoptr (Response) r
+        = call (f, "PUT", "/v1/settings", "{\"virtualMachine\": {\"numberCPUs\": 1}}");
+    g_autoptr (JsonNode) root = response_json (r);
+
+    g_assert_true (json_object_get_boolean_member (json_node_get_object (root), "restarting"));
+    since = json_object_get_int_member (json_node_get_object (root), "stateSerial");
+  }
+  at = wait_event (&ev, started, "state-changed", "state", "STOPPING");
+  g_assert_cmpint (event_serial (&ev, at), ==, since);
+  g_assert_true (event_restarting (&ev, at));
+  at = wait_event (&ev, at, "state-changed", "state", "STOPPED");
+  g_assert_true (event_restarting (&ev, at));
+  at = wait_event (&ev, at, "state-changed", "state", "STARTED");
+  g_assert_false (event_restarting (&ev, at));
+  events_clear (&ev);
+}
+
 /* ---- backend state, lock, resets ------------------------------------- */
 
 static void
@@ -2045,6 +2145,7 @@ main (int argc, char **argv)
   ADD ("/api/origin/refused", test_origin_refused);
   ADD ("/api/origin/allowed", test_origin_allowed);
   ADD ("/api/origin/bad-setting", test_origin_bad_setting);
+  ADD ("/api/events/state-serial", test_state_serial);
   ADD ("/api/backend-state", test_backend_state);
   ADD ("/api/k8s-reset-without-provider", test_k8s_reset_without_provider);
   ADD ("/api/factory-reset", test_factory_reset);
