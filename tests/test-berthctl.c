@@ -439,6 +439,139 @@ test_lifecycle (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* vmState once it is @want, polling for at most 10 s; what it last was
+ * otherwise. */
+static gchar *
+wait_vm_state (Fixture *f, const gchar *want)
+{
+  g_autofree gchar *line = g_strconcat (want, "\n", NULL);
+  Run r = { 0 };
+
+  for (guint i = 0; i < 100; i++)
+    {
+      run_clear (&r);
+      r = berthctl (f, "info", "--field", "vmState", NULL);
+      if (g_strcmp0 (r.out, line) == 0)
+        break;
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+  g_free (r.err);
+  return g_strchomp (r.out);
+}
+
+/* Asks the test backend for @fault (see tests/plugins/berth-test-good.c). */
+static void
+ask_fault (const gchar *faults, const gchar *fault)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (faults, fault, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* The VM crashes: Berth is in ERROR, with the crash as the reason. */
+static void
+crash_vm (Fixture *f, const gchar *faults)
+{
+  g_autofree gchar *state = NULL;
+  Run r;
+
+  ask_fault (faults, "crash");
+  state = wait_vm_state (f, "ERROR");
+  g_assert_cmpstr (state, ==, "ERROR");
+  r = berthctl (f, "info", "--field", "reason", NULL);
+  g_assert_nonnull (strstr (r.out, "pretend VM crashed"));
+  run_clear (&r);
+}
+
+/* After a crash, start --wait and stop --wait follow the start or stop they
+ * asked for to its end, instead of taking the crash's ERROR for its outcome;
+ * a new start that fails is reported with its own reason. */
+static void
+test_wait_after_crash (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *faults = g_build_filename (f->root, "faults", NULL);
+  g_autofree gchar *state = NULL;
+  Run r;
+
+  f->envp = g_environ_setenv (f->envp, "BERTH_TEST_GOOD_FAULTS", faults, TRUE);
+  start_daemon (f);
+
+  /* Whether a wait that took the crash's ERROR for the outcome saw it
+   * first depended on when berthctl read the stream's first event: a few
+   * rounds make such a race show. */
+  for (guint round = 0; round < 8; round++)
+    {
+      crash_vm (f, faults);
+      r = berthctl (f, "start", "--wait", "--wait-timeout", "60", NULL);
+      assert_ran (&r, "berthctl start --wait after a crash");
+      g_assert_nonnull (strstr (r.out, "Berth is running"));
+      run_clear (&r);
+      r = berthctl (f, "info", "--field", "vmState", NULL);
+      g_assert_cmpstr (r.out, ==, "STARTED\n");
+      run_clear (&r);
+    }
+
+  /* The new start fails: its reason is told, not the crash's. */
+  crash_vm (f, faults);
+  ask_fault (faults, "fail-start");
+  r = berthctl (f, "start", "--wait", "--wait-timeout", "60", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "start failed: "));
+  g_assert_nonnull (strstr (r.err, "pretend VM did not boot"));
+  g_assert_null (strstr (r.err, "crashed"));
+  run_clear (&r);
+  g_assert_false (g_file_test (faults, G_FILE_TEST_EXISTS));
+
+  /* Stopping what failed is a stop, not the failure again. */
+  r = berthctl (f, "stop", "--wait-timeout", "60", NULL);
+  assert_ran (&r, "berthctl stop after a failed start");
+  g_assert_nonnull (strstr (r.out, "Berth is stopped"));
+  run_clear (&r);
+
+  start_daemon (f);
+  crash_vm (f, faults);
+  r = berthctl (f, "stop", "--wait-timeout", "60", NULL);
+  assert_ran (&r, "berthctl stop after a crash");
+  g_assert_nonnull (strstr (r.out, "Berth is stopped"));
+  run_clear (&r);
+  state = wait_vm_state (f, "STOPPED");
+  g_assert_cmpstr (state, ==, "STOPPED");
+}
+
+/* set --wait follows the restart it caused: when its start fails, that is
+ * said at once, with the start's reason. */
+static void
+test_set_wait_failed_restart (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *faults = g_build_filename (f->root, "faults", NULL);
+  Run r;
+
+  f->envp = g_environ_setenv (f->envp, "BERTH_TEST_GOOD_FAULTS", faults, TRUE);
+  start_daemon (f);
+  ask_fault (faults, "fail-start");
+  r = berthctl (f, "set", "--wait", "--wait-timeout", "60", "--virtual-machine.number-cpus", "1",
+                NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "the VM is restarting to apply it"));
+  g_assert_nonnull (strstr (r.err, "restart failed: "));
+  g_assert_nonnull (strstr (r.err, "pretend VM did not boot"));
+  run_clear (&r);
+
+  /* And a restart that works is waited for until it runs. */
+  r = berthctl (f, "start", "--wait", "--wait-timeout", "60", NULL);
+  assert_ran (&r, "berthctl start --wait after a failed restart");
+  run_clear (&r);
+  r = berthctl (f, "set", "--wait", "--wait-timeout", "60", "--virtual-machine.number-cpus", "2",
+                NULL);
+  assert_ran (&r, "berthctl set --wait");
+  g_assert_nonnull (strstr (r.out, "Berth is running"));
+  run_clear (&r);
+  r = berthctl (f, "info", "--field", "vmState", NULL);
+  g_assert_cmpstr (r.out, ==, "STARTED\n");
+  run_clear (&r);
+}
+
 static void
 test_start_usage (Fixture *f, gconstpointer data)
 {
@@ -1096,6 +1229,8 @@ main (int argc, char **argv)
   ADD ("/berthctl/plugins", test_plugins);
   ADD ("/berthctl/lifecycle", test_lifecycle);
   ADD ("/berthctl/start/usage", test_start_usage);
+  ADD ("/berthctl/wait/after-crash", test_wait_after_crash);
+  ADD ("/berthctl/wait/failed-restart", test_set_wait_failed_restart);
   ADD ("/berthctl/api", test_api);
   ADD ("/berthctl/auth", test_auth);
   ADD ("/berthctl/port-option", test_port_option);

@@ -12,8 +12,13 @@ typedef struct
   SoupWebsocketConnection *ws;
   GError *error;
   gchar *target;
+  /* The first state serial that came of the request waited for; -1 when
+   * berthd does not say (an older one): every state counts then. */
+  gint64 since;
   gchar *state;
   gchar *reason;
+  gint64 serial;
+  gboolean restarting;
   gchar *description;
   guint64 current, max;
   gboolean tty;
@@ -75,6 +80,23 @@ end_bar (WaitState *w)
   w->bar_shown = FALSE;
 }
 
+/* Whether the state last seen is the outcome of the request waited for. */
+static gboolean
+state_ends_wait (WaitState *w)
+{
+  if (w->target == NULL || w->state == NULL)
+    return FALSE;
+  /* Where things stood before the request (the ERROR a crash left, the
+   * STOPPED a start begins from) says nothing of how it ends. */
+  if (w->since >= 0 && w->serial < w->since)
+    return FALSE;
+  if (g_str_equal (w->state, w->target) || g_str_equal (w->state, "ERROR"))
+    return TRUE;
+  /* A start that a stop cut short ends STOPPED; the STOPPED half of a
+   * restart is only half way. */
+  return g_str_equal (w->target, "STARTED") && g_str_equal (w->state, "STOPPED") && !w->restarting;
+}
+
 static void
 on_message (SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer data)
 {
@@ -85,6 +107,9 @@ on_message (SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer da
   gsize len = 0;
   const gchar *text = g_bytes_get_data (message, &len);
 
+  /* Events read in the same batch as the outcome come after it. */
+  if (w->done)
+    return;
   if (type != SOUP_WEBSOCKET_DATA_TEXT
       || !json_parser_load_from_data (parser, text, (gssize) len, NULL)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
@@ -97,8 +122,9 @@ on_message (SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer da
       w->state = g_strdup (json_object_get_string_member_with_default (event, "state", ""));
       g_free (w->reason);
       w->reason = g_strdup (json_object_get_string_member_with_default (event, "reason", NULL));
-      if (w->target != NULL
-          && (g_str_equal (w->state, w->target) || g_str_equal (w->state, "ERROR")))
+      w->serial = json_object_get_int_member_with_default (event, "stateSerial", -1);
+      w->restarting = json_object_get_boolean_member_with_default (event, "restarting", FALSE);
+      if (state_ends_wait (w))
         {
           w->done = TRUE;
           if (w->loop != NULL)
@@ -161,6 +187,7 @@ berthctl_wait_prepare (BerthctlRemote *remote, GError **error)
   if (prepared != NULL)
     return TRUE;
   w = g_new0 (WaitState, 1);
+  w->serial = -1;
   w->tty = isatty (STDERR_FILENO);
   w->loop = g_main_loop_new (NULL, FALSE);
   msg = berthctl_remote_new_message (remote, "GET", "/v1/events");
@@ -189,10 +216,8 @@ on_timeout (gpointer data)
 
 gboolean
 berthctl_wait_for_state (BerthctlRemote *remote, const gchar *target, const gchar *action,
-                         guint timeout_seconds, GError **error)
+                         JsonNode *answer, guint timeout_seconds, GError **error)
 {
-  g_autoptr (JsonNode) backend_state = NULL;
-  g_autoptr (GError) local_error = NULL;
   WaitState *w;
   guint timeout_id;
   gboolean ok = FALSE;
@@ -201,17 +226,13 @@ berthctl_wait_for_state (BerthctlRemote *remote, const gchar *target, const gcha
     return FALSE;
   w = g_steal_pointer (&prepared);
   w->target = g_strdup (target);
-
-  /* The state may have been reached before the stream opened. */
-  backend_state = berthctl_remote_call (remote, "GET", "/v1/backend_state", NULL, &local_error);
-  if (backend_state != NULL && JSON_NODE_HOLDS_OBJECT (backend_state) && w->state == NULL)
-    {
-      JsonObject *o = json_node_get_object (backend_state);
-      w->state = g_strdup (json_object_get_string_member_with_default (o, "vmState", ""));
-      w->reason = g_strdup (json_object_get_string_member_with_default (o, "reason", NULL));
-      if (g_str_equal (w->state, target) || g_str_equal (w->state, "ERROR"))
-        w->done = TRUE;
-    }
+  w->since = answer != NULL && JSON_NODE_HOLDS_OBJECT (answer)
+                 ? json_object_get_int_member_with_default (json_node_get_object (answer),
+                                                            "stateSerial", -1)
+                 : -1;
+  /* The stream opens with the state as it then was; that, or what came
+   * since, may already be the outcome. */
+  w->done = state_ends_wait (w);
 
   timeout_id = g_timeout_add_seconds (timeout_seconds, on_timeout, w);
   if (!w->done && w->error == NULL)
@@ -222,6 +243,11 @@ berthctl_wait_for_state (BerthctlRemote *remote, const gchar *target, const gcha
 
   if (w->done && g_strcmp0 (w->state, target) == 0)
     ok = TRUE;
+  else if (w->done && g_str_equal (w->state, "STOPPED"))
+    g_set_error (error, BERTH_ERROR, BERTH_ERROR_CANCELLED,
+                 "%s failed: Berth was stopped before it ran (a stop was asked meanwhile); "
+                 "start it again with berthctl start",
+                 action);
   else if (w->done)
     g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND, "%s failed: %s", action,
                  w->reason != NULL ? w->reason : "the backend reported an error");

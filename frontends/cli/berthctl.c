@@ -139,12 +139,13 @@ connect_daemon (BerthctlOptions *opts, GError **error)
   { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &(variable),                                         \
     "Give up waiting after this many seconds (default 900)", "SECONDS" }
 
-/* Follows berthd until the VM runs; @action names what is waited for. */
+/* Follows berthd until the start or restart that it answered with @answer
+ * has the VM running; @action names what is waited for. */
 static gboolean
-wait_until_running (BerthctlRemote *remote, const gchar *action, gint wait_timeout,
-                    GError **error)
+wait_until_running (BerthctlRemote *remote, const gchar *action, JsonNode *answer,
+                    gint wait_timeout, GError **error)
 {
-  if (!berthctl_wait_for_state (remote, "STARTED", action, (guint)wait_timeout, error))
+  if (!berthctl_wait_for_state (remote, "STARTED", action, answer, (guint)wait_timeout, error))
     return FALSE;
   g_print ("Berth is running\n");
   return TRUE;
@@ -322,20 +323,20 @@ print_pending (JsonNode *answer)
   g_list_free (keys);
 }
 
-/* @restarting_out: whether berthd restarts the VM to apply the change. */
-static gboolean
-apply_settings (BerthctlRemote *remote, JsonNode *partial, gboolean *restarting_out,
-                GError **error)
+/* Returns berthd's answer; @restarting_out: whether berthd restarts the VM
+ * to apply the change. */
+static JsonNode *
+apply_settings (BerthctlRemote *remote, JsonNode *partial, gboolean *restarting_out, GError **error)
 {
-  g_autoptr (JsonNode) answer = berthctl_remote_call (remote, "PUT", "/v1/settings", partial,
-                                                      error);
+  JsonNode *answer = berthctl_remote_call (remote, "PUT", "/v1/settings", partial, error);
+
   if (answer == NULL)
-    return FALSE;
+    return NULL;
   print_pending (answer);
   *restarting_out = JSON_NODE_HOLDS_OBJECT (answer)
                     && json_object_get_boolean_member_with_default (json_node_get_object (answer),
                                                                     "restarting", FALSE);
-  return TRUE;
+  return answer;
 }
 
 static int
@@ -345,6 +346,7 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   g_autoptr (BerthctlSettingFlags) flags = berthctl_setting_flags_new ();
   g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) partial = NULL;
+  g_autoptr (JsonNode) answer = NULL;
   gboolean restarting = FALSE;
   gboolean wait = FALSE;
   gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
@@ -370,12 +372,17 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
       return EXIT_USAGE;
     }
   remote = connect_daemon (opts, &error);
-  if (remote == NULL || !apply_settings (remote, partial, &restarting, &error))
+  if (remote == NULL)
+    return fail (error);
+  /* Listen before asking, so that the restart's every state is seen. */
+  if (wait && !berthctl_wait_prepare (remote, &error))
+    return fail (error);
+  answer = apply_settings (remote, partial, &restarting, &error);
+  if (answer == NULL)
     return fail (error);
   if (!restarting || !wait)
     return EXIT_OK;
-  /* berthd is already stopping: STARTED now means the restart is done. */
-  if (!wait_until_running (remote, "restart", wait_timeout, &error))
+  if (!wait_until_running (remote, "restart", answer, wait_timeout, &error))
     return fail (error);
   return EXIT_OK;
 }
@@ -417,15 +424,21 @@ cmd_start (BerthctlOptions *opts, int argc, char **argv)
   remote = berthctl_launch_daemon (&opts->conn, &error);
   if (remote == NULL)
     return fail (error);
+  /* Listen before asking, so that no state change is missed and the state
+   * from before the start (a crash's ERROR) is told from its outcome. */
+  if (wait && !berthctl_wait_prepare (remote, &error))
+    return fail (error);
   partial = berthctl_setting_flags_dup_partial (flags);
-  if (partial != NULL && !apply_settings (remote, partial, &restarting, &error))
-    return fail (error);
-  /* Listen before asking, so that no state change is missed. */
-  if (wait && !restarting && !berthctl_wait_prepare (remote, &error))
-    return fail (error);
+  if (partial != NULL)
+    {
+      answer = apply_settings (remote, partial, &restarting, &error);
+      if (answer == NULL)
+        return fail (error);
+    }
   /* A restart for the new settings is a start already under way. */
   if (!restarting)
     {
+      g_clear_pointer (&answer, json_node_unref);
       answer = put_backend_state (remote, "STARTED", &error);
       if (answer == NULL)
         return fail (error);
@@ -435,7 +448,7 @@ cmd_start (BerthctlOptions *opts, int argc, char **argv)
       g_print ("Berth is starting; follow it with berthctl info or berthctl start --wait\n");
       return EXIT_OK;
     }
-  if (!wait_until_running (remote, "start", wait_timeout, &error))
+  if (!wait_until_running (remote, "start", answer, wait_timeout, &error))
     return fail (error);
   return EXIT_OK;
 }
@@ -468,7 +481,7 @@ cmd_stop (BerthctlOptions *opts, int argc, char **argv)
     return fail (error);
   if (no_wait)
     return EXIT_OK;
-  if (!berthctl_wait_for_state (remote, "STOPPED", "stop", (guint) wait_timeout, &error))
+  if (!berthctl_wait_for_state (remote, "STOPPED", "stop", answer, (guint)wait_timeout, &error))
     return fail (error);
   g_print ("Berth is stopped\n");
   return EXIT_OK;
