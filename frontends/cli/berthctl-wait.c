@@ -80,6 +80,19 @@ end_bar (WaitState *w)
   w->bar_shown = FALSE;
 }
 
+/* Takes the state in @object, an event ("state") or an answer ("vmState"),
+ * as the latest seen. */
+static void
+take_state (WaitState *w, JsonObject *object, const gchar *state_member)
+{
+  g_free (w->state);
+  w->state = g_strdup (json_object_get_string_member_with_default (object, state_member, ""));
+  g_free (w->reason);
+  w->reason = g_strdup (json_object_get_string_member_with_default (object, "reason", NULL));
+  w->serial = json_object_get_int_member_with_default (object, "stateSerial", -1);
+  w->restarting = json_object_get_boolean_member_with_default (object, "restarting", FALSE);
+}
+
 /* Whether the state last seen is the outcome of the request waited for. */
 static gboolean
 state_ends_wait (WaitState *w)
@@ -118,12 +131,10 @@ on_message (SoupWebsocketConnection *ws, gint type, GBytes *message, gpointer da
   kind = json_object_get_string_member_with_default (event, "type", "");
   if (g_str_equal (kind, "state-changed"))
     {
-      g_free (w->state);
-      w->state = g_strdup (json_object_get_string_member_with_default (event, "state", ""));
-      g_free (w->reason);
-      w->reason = g_strdup (json_object_get_string_member_with_default (event, "reason", NULL));
-      w->serial = json_object_get_int_member_with_default (event, "stateSerial", -1);
-      w->restarting = json_object_get_boolean_member_with_default (event, "restarting", FALSE);
+      /* The stream's first event can be older than the answer taken. */
+      if (json_object_get_int_member_with_default (event, "stateSerial", -1) < w->serial)
+        return;
+      take_state (w, event, "state");
       if (state_ends_wait (w))
         {
           w->done = TRUE;
@@ -226,12 +237,17 @@ berthctl_wait_for_state (BerthctlRemote *remote, const gchar *target, const gcha
     return FALSE;
   w = g_steal_pointer (&prepared);
   w->target = g_strdup (target);
-  w->since = answer != NULL && JSON_NODE_HOLDS_OBJECT (answer)
-                 ? json_object_get_int_member_with_default (json_node_get_object (answer),
-                                                            "stateSerial", -1)
-                 : -1;
-  /* The stream opens with the state as it then was; that, or what came
-   * since, may already be the outcome. */
+  w->since = -1;
+  if (answer != NULL && JSON_NODE_HOLDS_OBJECT (answer))
+    {
+      JsonObject *o = json_node_get_object (answer);
+
+      w->since = json_object_get_int_member_with_default (o, "stateSerial", -1);
+      /* The answer to a start or stop says where the request left the
+       * state, which may be its outcome already: starting what runs. */
+      if (json_object_has_member (o, "vmState") && w->since > w->serial)
+        take_state (w, o, "vmState");
+    }
   w->done = state_ends_wait (w);
 
   timeout_id = g_timeout_add_seconds (timeout_seconds, on_timeout, w);
