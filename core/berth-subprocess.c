@@ -688,3 +688,20 @@ berth_subprocess_check_output (const gchar *const *argv, const gchar *logs_dir,
   data = g_bytes_get_data (result->stdout_bytes, &len);
   return g_strndup (data != NULL ? data : "", len);
 }
+
+gboolean
+berth_process_is_running (gint pid)
+{
+  g_autofree gchar *stat_path = NULL;
+  g_autofree gchar *stat = NULL;
+  const gchar *state;
+
+  if (pid <= 0 || (kill ((pid_t)pid, 0) != 0 && errno != EPERM))
+    return FALSE;
+  /* Linux: the state follows the command name, which may hold ')'. */
+  stat_path = g_strdup_printf ("/proc/%d/stat", pid);
+  if (!g_file_get_contents (stat_path, &stat, NULL, NULL))
+    return TRUE;
+  state = strrchr (stat, ')');
+  return state == NULL || state[1] == '\0' || (state[2] != 'Z' && state[2] != 'X');
+}

@@ -45,4 +45,10 @@ gchar *berth_subprocess_check_output (const gchar *const *argv, const gchar *log
                                       const gchar *component, GCancellable *cancellable,
                                       GError **error);
 
+/* Whether process @pid runs: it exists and has not exited. A zombie (an
+ * exited process whose parent has not collected it, as under a container's
+ * init that collects nothing) does not run, though kill (pid, 0) still
+ * finds it. */
+gboolean berth_process_is_running (gint pid);
+
 G_END_DECLS

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -651,6 +653,40 @@ test_check_output_long_stderr (void)
   g_assert_nonnull (strstr (error->message, ": éé"));
 }
 
+/* For berth_test_iterate_until(): /proc says the child has exited. */
+static gboolean
+is_zombie (gpointer data)
+{
+  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", GPOINTER_TO_INT (data));
+  g_autofree gchar *stat = NULL;
+
+  return g_file_get_contents (path, &stat, NULL, NULL) && strstr (stat, ") Z ") != NULL;
+}
+
+/* A process that exited is not running, even while nobody has collected
+ * it (kill (pid, 0) still finds a zombie): berthd and the lima plugin ask
+ * this of a pid they find in a file. */
+static void
+test_process_is_running (void)
+{
+  int status = 0;
+  pid_t child;
+
+  g_assert_true (berth_process_is_running ((gint)getpid ()));
+  g_assert_false (berth_process_is_running (0));
+  g_assert_false (berth_process_is_running (-1));
+
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0)
+    _exit (0);
+  g_assert_true (berth_test_iterate_until (is_zombie, GINT_TO_POINTER (child), 30));
+  g_assert_cmpint (kill (child, 0), ==, 0);
+  g_assert_false (berth_process_is_running (child));
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  g_assert_false (berth_process_is_running (child));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -696,6 +732,7 @@ main (int argc, char **argv)
   g_test_add_func ("/spawn/log/rotation", test_log_rotation);
   g_test_add_func ("/spawn/check-output/failure", test_check_output);
   g_test_add_func ("/spawn/check-output/long-stderr", test_check_output_long_stderr);
+  g_test_add_func ("/spawn/process-is-running", test_process_is_running);
 
   status = g_test_run ();
   berth_test_rm_rf (test_root);

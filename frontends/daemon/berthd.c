@@ -141,7 +141,7 @@ check_single_instance (const gchar *credentials_path, GError **error)
   credentials = berth_api_credentials_read (credentials_path, NULL);
   if (credentials == NULL || credentials->pid <= 0 || credentials->pid == (gint64)getpid ())
     return TRUE;
-  if (kill ((pid_t)credentials->pid, 0) != 0 && errno == ESRCH)
+  if (credentials->pid > G_MAXINT || !berth_process_is_running ((gint)credentials->pid))
     {
       g_message ("Replacing %s, left by berthd pid %" G_GINT64_FORMAT " which is gone",
                  credentials_path, credentials->pid);

@@ -324,12 +324,6 @@ serial_tail_text (BerthLimaInstance *instance)
   return g_strdup_printf ("The last lines of serial.log (%s):%s", instance->serial_log, tail);
 }
 
-static gboolean
-pid_alive (gint pid)
-{
-  return pid > 0 && (kill (pid, 0) == 0 || errno == EPERM);
-}
-
 static gchar *
 find_program_near (const gchar *qemu, const gchar *name)
 {
@@ -938,6 +932,18 @@ prepare_disks (GTask *task, StartData *data, GCancellable *cancellable, GError *
   return TRUE;
 }
 
+/* Whether an argument of @cmdline, NUL-separated as /proc/<pid>/cmdline is,
+ * holds @path. (g_strstr_len() stops at the first NUL: it would see only
+ * the program's name.) */
+static gboolean
+cmdline_names (const gchar *cmdline, gsize length, const gchar *path)
+{
+  for (gsize at = 0; at < length; at += strlen (cmdline + at) + 1)
+    if (strstr (cmdline + at, path) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
 /* A QEMU left running on this instance's disk (by a berthd that died
  * without its child) is ended before a new one starts. */
 static void
@@ -952,25 +958,25 @@ stop_stale_qemu (StartData *data)
   if (!g_file_get_contents (data->instance->qemu_pid, &text, NULL, NULL))
     return;
   pid = g_ascii_strtoll (g_strstrip (text), NULL, 10);
-  if (pid <= 1 || pid > G_MAXINT || !pid_alive ((gint)pid))
+  if (pid <= 1 || pid > G_MAXINT || !berth_process_is_running ((gint)pid))
     {
       g_unlink (data->instance->qemu_pid);
       return;
     }
   proc = g_strdup_printf ("/proc/%" G_GINT64_FORMAT "/cmdline", pid);
   if (!g_file_get_contents (proc, &cmdline, &length, NULL)
-      || g_strstr_len (cmdline, (gssize)length, data->instance->diffdisk) == NULL)
+      || !cmdline_names (cmdline, length, data->instance->diffdisk))
     {
       /* The pid was reused by something else. */
       g_unlink (data->instance->qemu_pid);
       return;
     }
   kill ((pid_t)pid, SIGTERM);
-  for (guint i = 0; i < 50 && pid_alive ((gint)pid); i++)
+  for (guint i = 0; i < 50 && berth_process_is_running ((gint)pid); i++)
     g_usleep (100 * 1000);
-  if (pid_alive ((gint)pid))
+  if (berth_process_is_running ((gint)pid))
     kill ((pid_t)pid, SIGKILL);
-  for (guint i = 0; i < 50 && pid_alive ((gint)pid); i++)
+  for (guint i = 0; i < 50 && berth_process_is_running ((gint)pid); i++)
     g_usleep (100 * 1000);
   g_unlink (data->instance->qemu_pid);
   g_ptr_array_add (data->notes,

@@ -2108,6 +2108,11 @@ test_single_instance (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_subprocess_get_exit_status (second), ==, 1);
   g_assert_true (g_file_get_contents (second_stderr, &err, NULL, NULL));
   g_assert_nonnull (strstr (err, "berthd is already running"));
+  {
+    g_autofree gchar *first = g_strdup_printf ("(pid %d,", (gint)f->pid);
+
+    g_assert_nonnull (strstr (err, first));
+  }
 
   /* The first one's file is untouched. */
   root = read_json_file (f->credentials_path);
