@@ -1156,6 +1156,50 @@ vm_containers (Fixture *f)
   run_clear (&r);
 }
 
+/* The pid in berthd's credentials file. */
+static gint
+daemon_pid (Fixture *f)
+{
+  g_autofree gchar *path = credentials_path (f);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_file (parser, path, NULL));
+  return (gint)json_object_get_int_member (json_node_get_object (json_parser_get_root (parser)),
+                                           "pid");
+}
+
+static gboolean
+process_ended (gpointer data)
+{
+  return !berth_process_is_running (GPOINTER_TO_INT (data));
+}
+
+/* berthd killed (kill -9) while the VM runs: the next start never boots a
+ * second QEMU on the same disk, and what the engine held is still there. */
+static void
+vm_berthd_killed (Fixture *f)
+{
+  g_autofree gchar *diffdisk
+      = g_build_filename (f->root, "share", "berth", "lima", "0", "diffdisk", NULL);
+  gint berthd = daemon_pid (f);
+  Run r;
+
+  g_assert_cmpuint (berth_test_count_processes_with_arg (diffdisk), ==, 1);
+  g_assert_cmpint (kill (berthd, SIGKILL), ==, 0);
+  g_assert_true (berth_test_iterate_until (process_ended, GINT_TO_POINTER (berthd), 60));
+
+  r = berthctl (f, "start", "--wait", "--wait-timeout", "900", NULL);
+  assert_ran (&r, "berthctl start after berthd was killed");
+  run_clear (&r);
+  g_assert_cmpint (daemon_pid (f), !=, berthd);
+  g_assert_cmpuint (berth_test_count_processes_with_arg (diffdisk), ==, 1);
+  r = run_program (f, "docker", "--context", "berth", "image", "inspect", "--format", "{{.Id}}",
+                   "berth-test/web:1", NULL);
+  assert_ran (&r, "docker image inspect after berthd was killed");
+  g_assert_true (g_str_has_prefix (r.out, "sha256:"));
+  run_clear (&r);
+}
+
 /* The real VM, through berthd and the lima plugin, as a person uses it. */
 static void
 test_vm_shell (Fixture *f, gconstpointer data)
@@ -1203,6 +1247,7 @@ test_vm_shell (Fixture *f, gconstpointer data)
   run_clear (&r);
 
   vm_containers (f);
+  vm_berthd_killed (f);
 
   r = berthctl (f, "shutdown", NULL);
   g_assert_cmpint (r.status, ==, 0);

@@ -44,18 +44,39 @@ environ_holds (const gchar *env, gsize length, const gchar *entry)
   return FALSE;
 }
 
-/* A zombie has ended; it only waits for its parent to collect it. */
+/* Whether an argument of @cmdline, NUL-separated as /proc/<pid>/cmdline
+ * is (where g_strstr_len() would stop at the first NUL), holds @needle. */
 static gboolean
-process_has_ended (const gchar *pid)
+cmdline_has (const gchar *cmdline, gsize length, const gchar *needle)
 {
-  g_autofree gchar *path = g_build_filename ("/proc", pid, "stat", NULL);
-  g_autofree gchar *stat = NULL;
-  const gchar *state;
+  for (gsize at = 0; at < length; at += strlen (cmdline + at) + 1)
+    if (strstr (cmdline + at, needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
 
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return TRUE;
-  state = strrchr (stat, ')');
-  return state == NULL || state[1] == '\0' || state[2] == 'Z' || state[2] == 'X';
+guint
+berth_test_count_processes_with_arg (const gchar *needle)
+{
+  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const gchar *name;
+  guint count = 0;
+
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree gchar *path = NULL;
+      g_autofree gchar *cmdline = NULL;
+      gsize length = 0;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      path = g_build_filename ("/proc", name, "cmdline", NULL);
+      /* A zombie still lists its command line until it is collected. */
+      if (g_file_get_contents (path, &cmdline, &length, NULL)
+          && cmdline_has (cmdline, length, needle) && berth_process_is_running (atoi (name)))
+        count++;
+    }
+  return count;
 }
 
 /* The processes but this one that still run with @entry in their
@@ -78,7 +99,7 @@ find_leftovers (const gchar *entry)
         continue;
       path = g_build_filename ("/proc", name, "environ", NULL);
       if (g_file_get_contents (path, &env, &length, NULL) && environ_holds (env, length, entry)
-          && !process_has_ended (name))
+          && berth_process_is_running (pid))
         g_array_append_val (pids, pid);
     }
   return pids;

@@ -121,6 +121,11 @@ berth_test_spawn (const gchar *cwd, const gchar *const *argv, const gchar *const
 void
 berth_test_die_with_parent (gpointer user_data);
 
+/* How many running processes (zombies aside) have @needle in their
+ * command line. */
+guint
+berth_test_count_processes_with_arg (const gchar *needle);
+
 /* Reads berthd's credentials file at @path. FALSE while it is missing, not
  * a JSON object, or (when @pid is not 0) written by another process; else
  * sets @port and @password (freeing what it held). */

@@ -198,19 +198,6 @@ spawn_sleeper (void)
   return pid;
 }
 
-static gboolean
-process_gone (gpointer data)
-{
-  g_autofree gchar *path = g_strdup_printf ("/proc/%d/stat", GPOINTER_TO_INT (data));
-  g_autofree gchar *stat = NULL;
-  const gchar *state;
-
-  if (!g_file_get_contents (path, &stat, NULL, NULL))
-    return TRUE;
-  state = strrchr (stat, ')');
-  return state != NULL && state[1] != '\0' && state[2] == 'Z';
-}
-
 /* A test that fails with a daemon of its own still running in another
  * session does not leave it behind; what others started stays. */
 static void
@@ -246,10 +233,10 @@ test_watch_leftovers (void)
   expected = g_strdup_printf ("*# watchdog: the test left sleep (pid %d) running; stopping it*",
                               leftover);
   g_test_trap_assert_stderr (expected);
-  gone = process_gone (GINT_TO_POINTER (leftover));
+  gone = !berth_process_is_running (leftover);
   if (!gone)
     kill (leftover, SIGKILL);
-  outsider_gone = process_gone (GINT_TO_POINTER (outsider));
+  outsider_gone = !berth_process_is_running (outsider);
   kill (outsider, SIGKILL);
   g_spawn_close_pid (outsider);
   berth_test_rm_rf (root);

@@ -107,43 +107,12 @@ read_pid_file (const gchar *path)
   return (gint)g_ascii_strtoll (g_strstrip (text), NULL, 10);
 }
 
-/* Whether any process has @needle in its command line. */
-static gboolean
-process_with_arg_exists (const gchar *needle)
-{
-  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
-  const gchar *name;
-
-  while ((name = g_dir_read_name (proc)) != NULL)
-    {
-      g_autofree gchar *path = NULL;
-      g_autofree gchar *cmdline = NULL;
-      gsize length = 0;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
-      if (g_file_get_contents (path, &cmdline, &length, NULL) && length > 0
-          && g_strstr_len (cmdline, (gssize)length, needle) != NULL)
-        {
-          /* A zombie still lists its command line until it is reaped. */
-          g_autofree gchar *stat_path = g_build_filename ("/proc", name, "stat", NULL);
-          g_autofree gchar *stat = NULL;
-
-          if (g_file_get_contents (stat_path, &stat, NULL, NULL) && strstr (stat, ") Z ") != NULL)
-            continue;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 static void
 assert_no_qemu (void)
 {
   g_autofree gchar *diffdisk = g_build_filename (fx.instance_dir, "diffdisk", NULL);
 
-  g_assert_false (process_with_arg_exists (diffdisk));
+  g_assert_cmpuint (berth_test_count_processes_with_arg (diffdisk), ==, 0);
 }
 
 static void
