@@ -12,6 +12,7 @@
 
 #include "berth-error.h"
 #include "berth-file-private.h"
+#include "berth-private.h"
 
 #define TEMPORARY_INFIX ".tmp-"
 #define TEMPORARY_RANDOM "XXXXXX"
@@ -28,8 +29,8 @@ berth_file_set_before_rename_hook (BerthFileWriteHook hook, gpointer user_data)
   before_rename_hook_data = user_data;
 }
 
-static gboolean
-set_errno_error (GError **error, int saved_errno, const gchar *what, const gchar *path)
+gboolean
+berth_set_errno_error (GError **error, int saved_errno, const gchar *what, const gchar *path)
 {
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "Could not %s %s: %s", what,
                path, g_strerror (saved_errno));
@@ -83,7 +84,7 @@ write_all_and_sync (int fd, const gchar *data, gsize length, guint mode, const g
   gsize done = 0;
 
   if (fchmod (fd, mode) != 0)
-    return set_errno_error (error, errno, "set the mode of", tmp_path);
+    return berth_set_errno_error (error, errno, "set the mode of", tmp_path);
   while (done < length)
     {
       ssize_t n = write (fd, data + done, length - done);
@@ -91,11 +92,11 @@ write_all_and_sync (int fd, const gchar *data, gsize length, guint mode, const g
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return set_errno_error (error, errno, "write", tmp_path);
+        return berth_set_errno_error (error, errno, "write", tmp_path);
       done += (gsize)n;
     }
   if (fsync (fd) != 0)
-    return set_errno_error (error, errno, "flush", tmp_path);
+    return berth_set_errno_error (error, errno, "flush", tmp_path);
   return TRUE;
 }
 
@@ -117,11 +118,11 @@ berth_file_replace_contents (const gchar *path, const gchar *data, gsize length,
   dir = g_path_get_dirname (target);
   tmp_path = g_strconcat (target, TEMPORARY_INFIX TEMPORARY_RANDOM, NULL);
   if (g_mkdir_with_parents (dir, 0700) != 0)
-    return set_errno_error (error, errno, "create the directory", dir);
+    return berth_set_errno_error (error, errno, "create the directory", dir);
 
   fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, (gint)mode);
   if (fd < 0)
-    return set_errno_error (error, errno, "create a temporary file beside", target);
+    return berth_set_errno_error (error, errno, "create a temporary file beside", target);
   if (!write_all_and_sync (fd, data, length, mode, tmp_path, error))
     {
       close (fd);
@@ -133,7 +134,7 @@ berth_file_replace_contents (const gchar *path, const gchar *data, gsize length,
       int saved_errno = errno;
 
       g_unlink (tmp_path);
-      return set_errno_error (error, saved_errno, "write", tmp_path);
+      return berth_set_errno_error (error, saved_errno, "write", tmp_path);
     }
 
   if (before_rename_hook != NULL)
@@ -144,7 +145,7 @@ berth_file_replace_contents (const gchar *path, const gchar *data, gsize length,
       int saved_errno = errno;
 
       g_unlink (tmp_path);
-      return set_errno_error (error, saved_errno, "replace", target);
+      return berth_set_errno_error (error, saved_errno, "replace", target);
     }
 
   /* The rename itself survives a crash once the directory is flushed. */

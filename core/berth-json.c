@@ -309,10 +309,28 @@ read_literal (Reader *r, const gchar *word)
   return TRUE;
 }
 
+/* What follows a member or a list element: ',' and another (*@more), or
+ * @close and the end. */
+static gboolean
+read_after_item (Reader *r, gchar close, const gchar *item, gboolean *more)
+{
+  g_autofree gchar *got = NULL;
+
+  skip_space (r);
+  if (r->pos < r->length && (r->data[r->pos] == ',' || r->data[r->pos] == close))
+    {
+      *more = r->data[r->pos++] == ',';
+      return TRUE;
+    }
+  got = describe_char (r, r->pos);
+  return fail_at (r, r->pos, "expected ',' or '%c' after %s, found %s", close, item, got);
+}
+
 static gboolean
 read_object (Reader *r, guint depth)
 {
   gsize path_length = r->path->len;
+  gboolean more = FALSE;
   g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   r->pos++;
@@ -357,22 +375,10 @@ read_object (Reader *r, guint depth)
       if (!read_value (r, depth))
         return FALSE;
       g_string_truncate (r->path, path_length);
-      skip_space (r);
-      if (r->pos < r->length && r->data[r->pos] == ',')
-        {
-          r->pos++;
-          continue;
-        }
-      if (r->pos < r->length && r->data[r->pos] == '}')
-        {
-          r->pos++;
-          return TRUE;
-        }
-      {
-        g_autofree gchar *got = describe_char (r, r->pos);
-
-        return fail_at (r, r->pos, "expected ',' or '}' after a member, found %s", got);
-      }
+      if (!read_after_item (r, '}', "a member", &more))
+        return FALSE;
+      if (!more)
+        return TRUE;
     }
 }
 
@@ -380,6 +386,7 @@ static gboolean
 read_array (Reader *r, guint depth)
 {
   gsize path_length = r->path->len;
+  gboolean more = FALSE;
 
   r->pos++;
   skip_space (r);
@@ -394,22 +401,10 @@ read_array (Reader *r, guint depth)
       if (!read_value (r, depth))
         return FALSE;
       g_string_truncate (r->path, path_length);
-      skip_space (r);
-      if (r->pos < r->length && r->data[r->pos] == ',')
-        {
-          r->pos++;
-          continue;
-        }
-      if (r->pos < r->length && r->data[r->pos] == ']')
-        {
-          r->pos++;
-          return TRUE;
-        }
-      {
-        g_autofree gchar *got = describe_char (r, r->pos);
-
-        return fail_at (r, r->pos, "expected ',' or ']' after a list element, found %s", got);
-      }
+      if (!read_after_item (r, ']', "a list element", &more))
+        return FALSE;
+      if (!more)
+        return TRUE;
     }
 }
 

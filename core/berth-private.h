@@ -34,4 +34,10 @@ gboolean berth_error_convert_boolean (gboolean ok, GError **error);
 G_GNUC_INTERNAL
 gpointer berth_error_convert_pointer (gpointer result, GError **error);
 
+/* Sets @error (BERTH_ERROR, from @saved_errno) to "Could not @what @path:
+ * <strerror>"; returns FALSE. */
+G_GNUC_INTERNAL
+gboolean berth_set_errno_error (GError **error, int saved_errno, const gchar *what,
+                                const gchar *path);
+
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include "berth-error.h"
 #include "berth-file.h"
 #include "berth-json.h"
+#include "berth-private.h"
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
@@ -1547,15 +1548,6 @@ node_deeper_than (JsonNode *node, guint max_depth)
 /* Durable writes                                                           */
 /* ------------------------------------------------------------------------ */
 
-static gboolean
-set_errno_error (GError **error, int saved_errno, const gchar *what, const gchar *path)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "Could not %s %s: %s", what,
-               path, g_strerror (saved_errno));
-  berth_error_convert (error);
-  return FALSE;
-}
-
 /* Writes @root, unless the file would be larger than load reads: what is
  * accepted must load again. The refusal names the value among @changed
  * (may be NULL) that takes the most room. */
@@ -1719,7 +1711,7 @@ move_aside (const gchar *path, GError **error)
         continue;
       if (g_rename (path, target) != 0)
         {
-          set_errno_error (error, errno, "move aside the unreadable", path);
+          berth_set_errno_error (error, errno, "move aside the unreadable", path);
           return NULL;
         }
       return g_steal_pointer (&target);
@@ -1777,7 +1769,7 @@ read_settings_file (const gchar *path, gsize *length, gboolean *too_large, GErro
 
       if (saved_errno != ENOENT)
         {
-          set_errno_error (error, saved_errno, "read", path);
+          berth_set_errno_error (error, saved_errno, "read", path);
           return NULL;
         }
       target = g_file_read_link (path, NULL);
@@ -1792,7 +1784,7 @@ read_settings_file (const gchar *path, gsize *length, gboolean *too_large, GErro
     }
   if (fstat (fd, &st) != 0)
     {
-      set_errno_error (error, errno, "read", path);
+      berth_set_errno_error (error, errno, "read", path);
       close (fd);
       return NULL;
     }
@@ -1823,7 +1815,7 @@ read_settings_file (const gchar *path, gsize *length, gboolean *too_large, GErro
         continue;
       if (n < 0)
         {
-          set_errno_error (error, errno, "read", path);
+          berth_set_errno_error (error, errno, "read", path);
           close (fd);
           return NULL;
         }

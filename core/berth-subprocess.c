@@ -705,3 +705,23 @@ berth_process_is_running (gint pid)
   state = strrchr (stat, ')');
   return state == NULL || state[1] == '\0' || (state[2] != 'Z' && state[2] != 'X');
 }
+
+gboolean
+berth_process_has_argument (gint pid, const gchar *text)
+{
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *cmdline = NULL;
+  gsize length = 0;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  path = g_strdup_printf ("/proc/%d/cmdline", pid);
+  if (pid <= 0 || !g_file_get_contents (path, &cmdline, &length, NULL))
+    return FALSE;
+  /* The arguments are NUL-separated (g_strstr_len() would stop at the
+   * first); g_file_get_contents() adds a NUL after the last. */
+  for (gsize at = 0; at < length; at += strlen (cmdline + at) + 1)
+    if (strstr (cmdline + at, text) != NULL)
+      return TRUE;
+  return FALSE;
+}

@@ -51,4 +51,8 @@ gchar *berth_subprocess_check_output (const gchar *const *argv, const gchar *log
  * finds it. */
 gboolean berth_process_is_running (gint pid);
 
+/* Whether an argument of process @pid (its command line in /proc) holds
+ * @text: a pid read from a file may since belong to another program. */
+gboolean berth_process_has_argument (gint pid, const gchar *text);
+
 G_END_DECLS

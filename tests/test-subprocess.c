@@ -687,6 +687,34 @@ test_process_is_running (void)
   g_assert_false (berth_process_is_running (child));
 }
 
+/* Any argument counts, not only the program's name; a process that is
+ * gone has none. sleep sums its arguments: the third is a marker that
+ * changes nothing, and no grandchild outlives the test holding its
+ * output. */
+static void
+test_process_has_argument (void)
+{
+  const gchar *argv[] = { "sleep", "1000", "0.000271828", NULL };
+  g_autoptr (GError) error = NULL;
+  GPid pid = 0;
+  int status = 0;
+
+  g_spawn_async (NULL, (gchar **)argv, NULL,
+                 G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
+                     | G_SPAWN_STDERR_TO_DEV_NULL,
+                 NULL, NULL, &pid, &error);
+  g_assert_no_error (error);
+  g_assert_true (berth_process_has_argument (pid, "sleep"));
+  g_assert_true (berth_process_has_argument (pid, "1000"));
+  g_assert_true (berth_process_has_argument (pid, "271828"));
+  g_assert_false (berth_process_has_argument (pid, "not an argument"));
+  g_assert_false (berth_process_has_argument (pid, "1000 0.0"));
+  kill (pid, SIGKILL);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_false (berth_process_has_argument (pid, "sleep"));
+  g_assert_false (berth_process_has_argument (-1, "sleep"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -733,6 +761,7 @@ main (int argc, char **argv)
   g_test_add_func ("/spawn/check-output/failure", test_check_output);
   g_test_add_func ("/spawn/check-output/long-stderr", test_check_output_long_stderr);
   g_test_add_func ("/spawn/process-is-running", test_process_is_running);
+  g_test_add_func ("/spawn/process-has-argument", test_process_has_argument);
 
   status = g_test_run ();
   berth_test_rm_rf (test_root);

@@ -932,27 +932,12 @@ prepare_disks (GTask *task, StartData *data, GCancellable *cancellable, GError *
   return TRUE;
 }
 
-/* Whether an argument of @cmdline, NUL-separated as /proc/<pid>/cmdline is,
- * holds @path. (g_strstr_len() stops at the first NUL: it would see only
- * the program's name.) */
-static gboolean
-cmdline_names (const gchar *cmdline, gsize length, const gchar *path)
-{
-  for (gsize at = 0; at < length; at += strlen (cmdline + at) + 1)
-    if (strstr (cmdline + at, path) != NULL)
-      return TRUE;
-  return FALSE;
-}
-
 /* A QEMU left running on this instance's disk (by a berthd that died
  * without its child) is ended before a new one starts. */
 static void
 stop_stale_qemu (StartData *data)
 {
   g_autofree gchar *text = NULL;
-  g_autofree gchar *proc = NULL;
-  g_autofree gchar *cmdline = NULL;
-  gsize length = 0;
   gint64 pid;
 
   if (!g_file_get_contents (data->instance->qemu_pid, &text, NULL, NULL))
@@ -963,9 +948,7 @@ stop_stale_qemu (StartData *data)
       g_unlink (data->instance->qemu_pid);
       return;
     }
-  proc = g_strdup_printf ("/proc/%" G_GINT64_FORMAT "/cmdline", pid);
-  if (!g_file_get_contents (proc, &cmdline, &length, NULL)
-      || !cmdline_names (cmdline, length, data->instance->diffdisk))
+  if (!berth_process_has_argument ((gint)pid, data->instance->diffdisk))
     {
       /* The pid was reused by something else. */
       g_unlink (data->instance->qemu_pid);

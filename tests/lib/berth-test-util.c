@@ -44,17 +44,6 @@ environ_holds (const gchar *env, gsize length, const gchar *entry)
   return FALSE;
 }
 
-/* Whether an argument of @cmdline, NUL-separated as /proc/<pid>/cmdline
- * is (where g_strstr_len() would stop at the first NUL), holds @needle. */
-static gboolean
-cmdline_has (const gchar *cmdline, gsize length, const gchar *needle)
-{
-  for (gsize at = 0; at < length; at += strlen (cmdline + at) + 1)
-    if (strstr (cmdline + at, needle) != NULL)
-      return TRUE;
-  return FALSE;
-}
-
 guint
 berth_test_count_processes_with_arg (const gchar *needle)
 {
@@ -64,16 +53,10 @@ berth_test_count_processes_with_arg (const gchar *needle)
 
   while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
     {
-      g_autofree gchar *path = NULL;
-      g_autofree gchar *cmdline = NULL;
-      gsize length = 0;
+      gint pid = atoi (name);
 
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
       /* A zombie still lists its command line until it is collected. */
-      if (g_file_get_contents (path, &cmdline, &length, NULL)
-          && cmdline_has (cmdline, length, needle) && berth_process_is_running (atoi (name)))
+      if (berth_process_has_argument (pid, needle) && berth_process_is_running (pid))
         count++;
     }
   return count;
