@@ -3,6 +3,7 @@
 /* Not installed: the pieces of berth-settings.c that tests and the fuzz
  * target reach into. */
 
+#include "berth-settings-import.h"
 #include "berth-settings.h"
 
 G_BEGIN_DECLS
@@ -30,5 +31,30 @@ berth_settings_parse_data (const gchar *data, gsize length, const gchar *what, G
 gboolean
 berth_settings_prepare (JsonNode *root, const BerthHostInfo *host, gboolean *migrated_out,
                         GError **error);
+
+/* What berth-settings-import.c shares with berth-settings.c. */
+
+/* Checks @value for the setting at @path (which must be in the schema) as
+ * validation does, against @host's limits (NULL: none). */
+gboolean
+berth_settings_validate_value (const gchar *path, JsonNode *value, const BerthHostInfo *host,
+                               GError **error);
+
+/* A value as a message quotes it: JSON text, shortened. */
+gchar *
+berth_settings_describe_value (JsonNode *node);
+
+/* A copy of @node that shares nothing with it. */
+JsonNode *
+berth_settings_deep_copy (JsonNode *node);
+
+/* Whether @root is in Rancher Desktop's early shape, with nearly everything
+ * under "kubernetes", as files without a version are. */
+gboolean
+berth_settings_looks_like_early_shape (JsonObject *root);
+
+/* Whether @node nests objects or lists deeper than @max_depth. */
+gboolean
+berth_settings_node_deeper_than (JsonNode *node, guint max_depth);
 
 G_END_DECLS

@@ -325,6 +325,13 @@ deep_copy (JsonNode *node)
     }
 }
 
+JsonNode *
+berth_settings_deep_copy (JsonNode *node)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+  return deep_copy (node);
+}
+
 static JsonNode *
 new_empty_array_node (void)
 {
@@ -367,6 +374,12 @@ describe_value (JsonNode *node)
     return g_strdup ("a list");
   text = json_to_string (node, FALSE);
   return shorten_for_message (text, -1);
+}
+
+gchar *
+berth_settings_describe_value (JsonNode *node)
+{
+  return describe_value (node);
 }
 
 static gchar *
@@ -897,6 +910,17 @@ validate_leaf (const BerthSettingSpec *spec, JsonNode *node, const BerthHostInfo
   return FALSE;
 }
 
+gboolean
+berth_settings_validate_value (const gchar *path, JsonNode *value, const BerthHostInfo *host,
+                               GError **error)
+{
+  const BerthSettingSpec *spec = berth_settings_lookup_spec (path);
+
+  g_return_val_if_fail (spec != NULL, FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  return validate_leaf (spec, value, host != NULL ? host : &no_host_limits, error);
+}
+
 static guint
 edit_distance (const gchar *a, const gchar *b)
 {
@@ -1310,8 +1334,8 @@ berth_settings_migrate_step (JsonObject *root, gint64 from_version, GError **err
 
 /* Rancher Desktop's early files kept nearly everything under "kubernetes",
  * and some carried no version at all. */
-static gboolean
-looks_like_early_shape (JsonObject *root)
+gboolean
+berth_settings_looks_like_early_shape (JsonObject *root)
 {
   static const gchar *const newer_groups[]
       = { "application", "containerEngine", "virtualMachine", "WSL", NULL };
@@ -1341,7 +1365,7 @@ berth_settings_migrate (JsonObject *root, GError **error)
   version_node = json_object_get_member (root, "version");
   if (version_node != NULL && node_is_int (version_node) && json_node_get_int (version_node) >= 1)
     version = json_node_get_int (version_node);
-  else if (looks_like_early_shape (root))
+  else if (berth_settings_looks_like_early_shape (root))
     {
       g_debug ("Settings without a usable version look like Rancher Desktop's early shape; "
                "reading them as version 1");
@@ -1542,6 +1566,13 @@ node_deeper_than (JsonNode *node, guint max_depth)
           return TRUE;
     }
   return FALSE;
+}
+
+gboolean
+berth_settings_node_deeper_than (JsonNode *node, guint max_depth)
+{
+  g_return_val_if_fail (node != NULL, FALSE);
+  return node_deeper_than (node, max_depth);
 }
 
 /* ------------------------------------------------------------------------ */

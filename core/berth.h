@@ -11,6 +11,7 @@
 #include "berth-file.h"
 #include "berth-json.h"
 #include "berth-settings.h"
+#include "berth-settings-import.h"
 #include "berth-plugin.h"
 #include "berth-plugin-loader.h"
 #include "berth-backend.h"

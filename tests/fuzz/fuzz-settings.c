@@ -1,12 +1,14 @@
 /* libFuzzer target for settings input: the bytes are read as a settings
- * file (parse, migrate, fill in, validate, diff) and as an update (merge,
- * validate, write). Run with G_DEBUG=fatal-criticals so that a critical
- * reached from input counts as a crash. Build by hand with the settings
- * code compiled in, so that libFuzzer sees its coverage, e.g.:
+ * file (parse, migrate, fill in, validate, diff), as an update
+ * (merge, validate, write) and as Rancher Desktop's settings to import.
+ * Run with G_DEBUG=fatal-criticals so that a critical reached from input
+ * counts as a crash. Build by hand with the settings code compiled in, so
+ * that libFuzzer sees its coverage, e.g.:
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -Icore -I<builddir> \
- *     tests/fuzz/fuzz-settings.c core/berth-settings.c core/berth-error.c \
- *     core/berth-enums.c $(pkg-config --cflags --libs json-glib-1.0 gio-2.0)
+ *     tests/fuzz/fuzz-settings.c core/berth-settings.c \
+ *     core/berth-settings-import.c core/berth-error.c core/berth-enums.c \
+ *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0)
  *
  * Successful updates are written to a temporary directory; point TMPDIR at
  * a RAM-backed directory to spare the disk. */
@@ -60,6 +62,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   BerthHostInfo unlimited = { .platform = BERTH_PLATFORM_LINUX };
   g_autoptr (JsonNode) as_update = NULL;
   g_autoptr (JsonNode) as_file = NULL;
+  g_autoptr (JsonNode) as_rancher_desktop = NULL;
+  g_autoptr (JsonNode) unchanged = NULL;
+  g_autoptr (BerthSettingsImport) import = NULL;
   g_autoptr (JsonNode) defaults = NULL;
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) changed = NULL;
@@ -93,5 +98,18 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       diff = berth_settings_diff (defaults, as_file);
       g_assert_nonnull (diff);
     }
+
+  /* As Rancher Desktop's: what is carried over, validation takes, and the
+   * input is left as it was. */
+  g_clear_error (&error);
+  as_rancher_desktop = berth_settings_parse_data ((const gchar *)data, size, "fuzz input", NULL);
+  g_assert_nonnull (as_rancher_desktop);
+  unchanged = berth_settings_parse_data ((const gchar *)data, size, "fuzz input", NULL);
+  berth_settings_is_rancher_desktop (as_rancher_desktop);
+  import = berth_settings_import_new (as_rancher_desktop, &host, &error);
+  if (import != NULL)
+    g_assert_true (
+        berth_settings_validate (berth_settings_import_get_settings (import), &host, NULL));
+  g_assert_true (json_node_equal (as_rancher_desktop, unchanged));
   return 0;
 }
