@@ -27,10 +27,13 @@ JsonNode *
 berth_settings_parse_data (const gchar *data, gsize length, const gchar *what, GError **error);
 
 /* What load does to a parsed file, in memory: migrate, fill in defaults for
- * missing keys, validate. @migrated_out says whether the version changed. */
+ * missing keys, validate. @migrated_out says whether the version changed.
+ * A file of Rancher Desktop's is imported instead (its values over the
+ * defaults) and @import_out (may be NULL) receives the import; NULL
+ * otherwise. */
 gboolean
 berth_settings_prepare (JsonNode *root, const BerthHostInfo *host, gboolean *migrated_out,
-                        GError **error);
+                        BerthSettingsImport **import_out, GError **error);
 
 /* What berth-settings-import.c shares with berth-settings.c. */
 

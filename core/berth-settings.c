@@ -13,6 +13,7 @@
 #include "berth-file.h"
 #include "berth-json.h"
 #include "berth-private.h"
+#include "berth-settings-import.h"
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
@@ -1405,9 +1406,39 @@ berth_settings_migrate (JsonObject *root, GError **error)
   return TRUE;
 }
 
+static void
+merge_into (JsonObject *target, JsonObject *partial, const gchar *prefix);
+
+/* Rancher Desktop's values over the defaults, in place of @root's. */
+static BerthSettingsImport *
+import_file (JsonNode *root, const BerthHostInfo *host, GError **error)
+{
+  g_autoptr (BerthSettingsImport) import = NULL;
+  g_autoptr (JsonNode) settings = NULL;
+  BerthHostInfo unlimited;
+
+  if (host == NULL)
+    berth_host_info_detect (&unlimited);
+  else
+    unlimited = *host;
+  /* As for Berth's own files: what a bigger machine allowed still loads. */
+  unlimited.total_memory_bytes = 0;
+  unlimited.n_cpus = 0;
+  import = berth_settings_import_new (root, &unlimited, error);
+  if (import == NULL)
+    return NULL;
+  settings = berth_settings_new_defaults (host);
+  merge_into (json_node_get_object (settings),
+              json_node_get_object (berth_settings_import_get_settings (import)), NULL);
+  if (!berth_settings_validate (settings, &no_host_limits, error))
+    return NULL;
+  json_node_set_object (root, json_node_get_object (settings));
+  return g_steal_pointer (&import);
+}
+
 gboolean
 berth_settings_prepare (JsonNode *root, const BerthHostInfo *host, gboolean *migrated_out,
-                        GError **error)
+                        BerthSettingsImport **import_out, GError **error)
 {
   g_autoptr (JsonNode) defaults = NULL;
   JsonNode *version_node;
@@ -1416,8 +1447,22 @@ berth_settings_prepare (JsonNode *root, const BerthHostInfo *host, gboolean *mig
   g_return_val_if_fail (root != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (import_out != NULL)
+    *import_out = NULL;
   if (!JSON_NODE_HOLDS_OBJECT (root))
     return berth_settings_validate (root, host, error);
+  if (berth_settings_is_rancher_desktop (root))
+    {
+      g_autoptr (BerthSettingsImport) import = import_file (root, host, error);
+
+      if (import == NULL)
+        return FALSE;
+      if (migrated_out != NULL)
+        *migrated_out = TRUE;
+      if (import_out != NULL)
+        *import_out = g_steal_pointer (&import);
+      return TRUE;
+    }
 
   version_node = json_object_get_member (json_node_get_object (root), "version");
   migrated = version_node == NULL || !node_is_int (version_node)
@@ -1634,6 +1679,8 @@ struct _BerthSettings
   JsonNode *root;
   gboolean first_run;
   gchar *corrupt_path;
+  BerthSettingsImport *import;
+  gchar *imported_original_path;
 };
 
 G_DEFINE_TYPE (BerthSettings, berth_settings, G_TYPE_OBJECT)
@@ -1654,6 +1701,8 @@ berth_settings_finalize (GObject *object)
   g_free (self->path);
   g_clear_pointer (&self->root, json_node_unref);
   g_free (self->corrupt_path);
+  g_clear_object (&self->import);
+  g_free (self->imported_original_path);
 
   G_OBJECT_CLASS (berth_settings_parent_class)->finalize (object);
 }
@@ -1724,6 +1773,20 @@ berth_settings_get_corrupt_path (BerthSettings *self)
   return self->corrupt_path;
 }
 
+BerthSettingsImport *
+berth_settings_get_import (BerthSettings *self)
+{
+  g_return_val_if_fail (BERTH_IS_SETTINGS (self), NULL);
+  return self->import;
+}
+
+const gchar *
+berth_settings_get_imported_original_path (BerthSettings *self)
+{
+  g_return_val_if_fail (BERTH_IS_SETTINGS (self), NULL);
+  return self->imported_original_path;
+}
+
 /* Renames the unreadable file to <path>.corrupt-<UTC time>, never over an
  * earlier one. */
 static gchar *
@@ -1749,6 +1812,65 @@ move_aside (const gchar *path, GError **error)
     }
   g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
                "Could not move aside the unreadable %s: too many earlier copies", path);
+  return NULL;
+}
+
+/* Writes @data, the file as it was read, to <path>.<tag>-<UTC time>, never
+ * over an earlier copy, readable by its owner only: Rancher Desktop's
+ * settings may hold a proxy password. */
+static gchar *
+keep_copy_aside (const gchar *path, const gchar *tag, const gchar *data, gsize length,
+                 GError **error)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
+
+  for (guint attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree gchar *target = attempt == 0
+                                     ? g_strdup_printf ("%s.%s-%s", path, tag, stamp)
+                                     : g_strdup_printf ("%s.%s-%s-%u", path, tag, stamp, attempt);
+      gsize written = 0;
+      int fd = g_open (target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+      if (fd < 0 && errno == EEXIST)
+        continue;
+      if (fd < 0)
+        {
+          berth_set_errno_error (error, errno, "keep a copy of the settings as", target);
+          return NULL;
+        }
+      while (written < length)
+        {
+          ssize_t n = write (fd, data + written, length - written);
+
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            break;
+          written += (gsize)n;
+        }
+      if (written < length || fsync (fd) != 0)
+        {
+          int saved_errno = errno;
+
+          close (fd);
+          g_unlink (target);
+          berth_set_errno_error (error, saved_errno, "keep a copy of the settings as", target);
+          return NULL;
+        }
+      if (close (fd) != 0)
+        {
+          int saved_errno = errno;
+
+          g_unlink (target);
+          berth_set_errno_error (error, saved_errno, "keep a copy of the settings as", target);
+          return NULL;
+        }
+      return g_steal_pointer (&target);
+    }
+  g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
+               "Could not keep a copy of %s: too many earlier copies", path);
   return NULL;
 }
 
@@ -1872,6 +1994,7 @@ berth_settings_load (BerthSettings *self, GError **error)
   g_autoptr (JsonNode) root = NULL;
   g_autoptr (GError) parse_error = NULL;
   g_autoptr (GError) local_error = NULL;
+  g_autoptr (BerthSettingsImport) import = NULL;
   gsize length = 0;
   gboolean too_large = FALSE;
   gboolean migrated = FALSE;
@@ -1880,6 +2003,8 @@ berth_settings_load (BerthSettings *self, GError **error)
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   g_clear_pointer (&self->corrupt_path, g_free);
+  g_clear_object (&self->import);
+  g_clear_pointer (&self->imported_original_path, g_free);
   /* Nothing writes the file before it is loaded: what a killed write left
    * beside it can go. */
   berth_file_remove_stale_temporaries (self->path);
@@ -1925,13 +2050,37 @@ berth_settings_load (BerthSettings *self, GError **error)
       return start_from_defaults (self, error);
     }
 
-  if (!berth_settings_prepare (root, &self->host, &migrated, &local_error))
+  if (!berth_settings_prepare (root, &self->host, &migrated, &import, &local_error))
     {
       g_set_error (error, local_error->domain, local_error->code, "%s: %s", self->path,
                    local_error->message);
       return FALSE;
     }
-  if (migrated)
+  if (import != NULL)
+    {
+      /* The original first: until the import is written, the file itself
+       * is still Rancher Desktop's and is imported again. */
+      g_autofree gchar *kept
+          = keep_copy_aside (self->path, "rancher-desktop", contents, length, error);
+      g_autofree gchar *dropped = NULL;
+      JsonObjectIter iter;
+      const gchar *key;
+      JsonNode *reason;
+
+      if (kept == NULL || !write_settings (self->path, root, NULL, error))
+        return FALSE;
+      dropped = berth_settings_import_describe_dropped (import, 40);
+      g_message ("Settings in %s were Rancher Desktop's (settings version %" G_GINT64_FORMAT
+                 ") and are imported; the original is kept as %s. Not carried over: %s",
+                 self->path, berth_settings_import_get_version (import), kept, dropped);
+      json_object_iter_init (&iter, berth_settings_import_get_refused (import));
+      while (json_object_iter_next (&iter, &key, &reason))
+        g_message ("Rancher Desktop's %s was not carried over: %s", key,
+                   json_node_get_string (reason));
+      self->import = g_steal_pointer (&import);
+      self->imported_original_path = g_steal_pointer (&kept);
+    }
+  else if (migrated)
     {
       g_message ("Settings in %s were migrated to version %d", self->path, BERTH_SETTINGS_VERSION);
       if (!write_settings (self->path, root, NULL, error))
@@ -2057,6 +2206,34 @@ berth_settings_update_from_json (BerthSettings *self, const gchar *json, GStrv *
   if (partial == NULL)
     return FALSE;
   return berth_settings_update (self, partial, changed_out, error);
+}
+
+gboolean
+berth_settings_import_rancher_desktop (BerthSettings *self, JsonNode *rancher_desktop,
+                                       BerthSettingsImport **import_out, GStrv *changed_out,
+                                       GError **error)
+{
+  g_autoptr (BerthSettingsImport) import = NULL;
+  g_autoptr (JsonNode) partial = NULL;
+
+  g_return_val_if_fail (BERTH_IS_SETTINGS (self), FALSE);
+  g_return_val_if_fail (rancher_desktop != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (import_out != NULL)
+    *import_out = NULL;
+  if (changed_out != NULL)
+    *changed_out = NULL;
+  /* A change made now: the values must fit this host. */
+  import = berth_settings_import_new (rancher_desktop, &self->host, error);
+  if (import == NULL)
+    return FALSE;
+  partial = deep_copy (berth_settings_import_get_settings (import));
+  if (!berth_settings_update (self, partial, changed_out, error))
+    return FALSE;
+  if (import_out != NULL)
+    *import_out = g_steal_pointer (&import);
+  return TRUE;
 }
 
 gboolean

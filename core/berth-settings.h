@@ -57,6 +57,9 @@ const gchar *berth_setting_effect_to_string (BerthSettingEffect effect);
 #define BERTH_TYPE_SETTINGS (berth_settings_get_type ())
 G_DECLARE_FINAL_TYPE (BerthSettings, berth_settings, BERTH, SETTINGS, GObject)
 
+/* What was read from a Rancher Desktop file: berth-settings-import.h. */
+typedef struct _BerthSettingsImport BerthSettingsImport;
+
 /* @path: the settings.json file. @host: NULL to detect this host. */
 BerthSettings *berth_settings_new (const gchar *path, const BerthHostInfo *host);
 const gchar *berth_settings_get_path (BerthSettings *self);
@@ -68,10 +71,20 @@ const BerthHostInfo *berth_settings_get_host (BerthSettings *self);
  * berth_settings_get_corrupt_path() says where it went (a warning is logged).
  * An older version is migrated and written back; a newer version or invalid
  * values are an error and the file is left untouched. Keys missing from the
- * file take their defaults. */
+ * file take their defaults. A file that Rancher Desktop wrote (see
+ * berth_settings_is_rancher_desktop()) is imported: a copy of it is kept as
+ * settings.json.rancher-desktop-<UTC time> (never over an earlier one), the
+ * imported settings are written, and berth_settings_get_import() says what
+ * was not carried over (it is logged too). */
 gboolean berth_settings_load (BerthSettings *self, GError **error);
 gboolean berth_settings_is_first_run (BerthSettings *self);
 const gchar *berth_settings_get_corrupt_path (BerthSettings *self);
+/* The import load made of a Rancher Desktop file, and where the file was
+ * kept; NULL when load read Berth's own. */
+BerthSettingsImport *
+berth_settings_get_import (BerthSettings *self);
+const gchar *
+berth_settings_get_imported_original_path (BerthSettings *self);
 
 /* The whole settings object (a deep copy, owned by the caller). */
 JsonNode *berth_settings_dup_node (BerthSettings *self);
@@ -85,6 +98,17 @@ gboolean berth_settings_update (BerthSettings *self, JsonNode *partial, GStrv *c
                                 GError **error);
 gboolean berth_settings_update_from_json (BerthSettings *self, const gchar *json,
                                           GStrv *changed_out, GError **error);
+/* Imports Rancher Desktop's settings @rancher_desktop (its settings.json,
+ * parsed) as an update: each value Berth has a setting for replaces the
+ * current one when it fits this host, and the whole is validated and
+ * written as berth_settings_update() does. @import_out (may be NULL)
+ * receives what was read and what was dropped, @changed_out (may be NULL)
+ * the paths that changed. Fails for input that is not Rancher Desktop's
+ * settings (see berth_settings_import_new()). */
+gboolean
+berth_settings_import_rancher_desktop (BerthSettings *self, JsonNode *rancher_desktop,
+                                       BerthSettingsImport **import_out, GStrv *changed_out,
+                                       GError **error);
 /* Replaces everything with first-run defaults and writes them. */
 gboolean berth_settings_reset (BerthSettings *self, GError **error);
 

@@ -11,6 +11,7 @@
 
 #include "berth-error.h"
 #include "berth-file-private.h"
+#include "berth-settings-import.h"
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
@@ -1563,6 +1564,297 @@ test_getter_group_node (void)
   g_assert_true (berth_settings_get_host (settings)->n_cpus == 8);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Rancher Desktop's files                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The copies of Rancher Desktop's files load kept, oldest first. */
+static GPtrArray *
+list_kept (Fixture *fx)
+{
+  GPtrArray *kept = list_with_prefix (fx, "settings.json.rancher-desktop-");
+
+  g_ptr_array_sort (kept, (GCompareFunc)g_strcmp0);
+  return kept;
+}
+
+static void
+assert_kept_original (Fixture *fx, BerthSettings *settings, const gchar *text)
+{
+  const gchar *kept = berth_settings_get_imported_original_path (settings);
+  g_autofree gchar *dir = g_path_get_dirname (fx->path);
+  g_autofree gchar *kept_dir = NULL;
+  g_autofree gchar *basename = NULL;
+  g_autofree gchar *kept_text = NULL;
+  GStatBuf st;
+
+  g_assert_nonnull (kept);
+  kept_dir = g_path_get_dirname (kept);
+  g_assert_cmpstr (kept_dir, ==, dir);
+  basename = g_path_get_basename (kept);
+  g_assert_true (g_regex_match_simple (
+      "^settings\\.json\\.rancher-desktop-[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$", basename, 0, 0));
+  /* Byte for byte, and for its owner only: it may hold a proxy password. */
+  kept_text = berth_test_read_file (kept);
+  g_assert_cmpstr (kept_text, ==, text);
+  g_assert_cmpint (g_stat (kept, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+}
+
+/* A file of Rancher Desktop 1.0 to 1.7 (settings version 4), which Berth
+ * used to refuse ("unknown setting kubernetes.memoryInGB"): imported at
+ * load, the original kept aside, and what Berth has no setting for named. */
+static void
+test_load_rancher_desktop_v4 (Fixture *fx, gconstpointer data)
+{
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "rd-v4.json", NULL);
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) settings = NULL;
+  g_autoptr (BerthSettings) reloaded = NULL;
+  g_autoptr (JsonNode) written = NULL;
+  g_autoptr (JsonNode) current = NULL;
+  g_autoptr (GPtrArray) kept = NULL;
+  g_autofree gchar *written_text = NULL;
+  g_autofree gchar *version = NULL;
+  g_autofree gchar *patterns = NULL;
+  BerthSettingsImport *import;
+
+  write_settings_file (fx, text);
+  settings = load_settings (fx, &host);
+  g_assert_false (berth_settings_is_first_run (settings));
+  g_assert_null (berth_settings_get_corrupt_path (settings));
+
+  g_assert_cmpstr (berth_settings_get_string (settings, "kubernetes.version"), ==, "v1.25.4");
+  g_assert_true (berth_settings_get_boolean (settings, "kubernetes.enabled"));
+  g_assert_cmpint (berth_settings_get_int (settings, "kubernetes.port"), ==, 6443);
+  g_assert_false (berth_settings_get_boolean (settings, "kubernetes.options.traefik"));
+  g_assert_true (berth_settings_get_boolean (settings, "kubernetes.options.flannel"));
+  g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 6);
+  g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.numberCPUs"), ==, 4);
+  g_assert_cmpstr (berth_settings_get_string (settings, "containerEngine.name"), ==, "moby");
+  g_assert_true (berth_settings_get_boolean (settings, "containerEngine.allowedImages.enabled"));
+  patterns = json_to_string (
+      berth_settings_get_node (settings, "containerEngine.allowedImages.patterns"), FALSE);
+  g_assert_cmpstr (patterns, ==, "[\"registry.example/library/*\",\"images.acme.example/*\"]");
+  g_assert_false (berth_settings_get_boolean (settings, "application.adminAccess"));
+  g_assert_true (berth_settings_get_boolean (settings, "application.debug"));
+  g_assert_false (berth_settings_get_boolean (settings, "application.telemetry.enabled"));
+  g_assert_false (berth_settings_get_boolean (settings, "application.updater.enabled"));
+  g_assert_cmpstr (berth_settings_get_string (settings, "application.pathManagementStrategy"), ==,
+                   "rcfiles");
+  g_assert_true (berth_settings_get_boolean (settings, "portForwarding.includeKubernetesServices"));
+  g_assert_false (berth_settings_get_boolean (settings, "images.showAll"));
+  g_assert_cmpstr (berth_settings_get_string (settings, "images.namespace"), ==, "k8s.io");
+  /* What the file did not have takes Berth's default. */
+  g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.diskSizeGiB"), ==, 100);
+  g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.accel"), ==, "auto");
+
+  import = berth_settings_get_import (settings);
+  g_assert_nonnull (import);
+  g_assert_cmpint (berth_settings_import_get_version (import), ==, 4);
+  g_assert_true (g_strv_equal (
+      berth_settings_import_get_dropped (import, NULL),
+      (const gchar *const[]){ "containerEngine.imageAllowList.locked", "diagnostics.mutedChecks",
+                              "diagnostics.showMuted", "kubernetes.checkForExistingKimBuilder",
+                              "kubernetes.experimental.socketVMNet", "kubernetes.hostResolver",
+                              NULL }));
+  assert_kept_original (fx, settings, text);
+
+  /* Berth's settings were written in its place... */
+  written_text = berth_test_read_file (fx->path);
+  written = parse (written_text);
+  version = member_string (written, NULL, "version");
+  g_assert_cmpstr (version, ==, "5");
+  current = berth_settings_dup_node (settings);
+  g_assert_true (json_node_equal (written, current));
+
+  /* ...and are read as Berth's from then on: no second import. */
+  reloaded = load_settings (fx, &host);
+  g_assert_null (berth_settings_get_import (reloaded));
+  g_assert_null (berth_settings_get_imported_original_path (reloaded));
+  g_assert_cmpint (berth_settings_get_int (reloaded, "virtualMachine.memoryInGB"), ==, 6);
+  kept = list_kept (fx);
+  g_assert_cmpuint (kept->len, ==, 1);
+  g_free (written_text);
+  written_text = berth_test_read_file (fx->path);
+  g_assert_true (json_node_equal (parse (written_text), current));
+}
+
+/* One file of each era of Rancher Desktop loads, and each original is
+ * kept. */
+static void
+test_load_rancher_desktop_every_version (Fixture *fx, gconstpointer data)
+{
+  const struct
+  {
+    const gchar *fixture;
+    gint64 version;
+    gint64 memory;
+  } files[] = {
+    { "rd-v1-unversioned.json", 1, 2 }, { "rd-v3.json", 3, 3 },   { "rd-v4.json", 4, 6 },
+    { "rd-v10.json", 10, 8 },           { "rd-v14.json", 14, 4 }, { "rd-v19.json", 19, 5 },
+  };
+  BerthHostInfo host = test_host ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree gchar *text = berth_test_read_fixture ("settings", files[i].fixture, NULL);
+      g_autoptr (BerthSettings) settings = NULL;
+      g_autoptr (GPtrArray) kept = NULL;
+
+      g_test_message ("%s", files[i].fixture);
+      write_settings_file (fx, text);
+      settings = load_settings (fx, &host);
+      g_assert_nonnull (berth_settings_get_import (settings));
+      g_assert_cmpint (berth_settings_import_get_version (berth_settings_get_import (settings)), ==,
+                       files[i].version);
+      g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==,
+                       files[i].memory);
+      assert_kept_original (fx, settings, text);
+      /* Never over an earlier copy. */
+      kept = list_kept (fx);
+      g_assert_cmpuint (kept->len, ==, i + 1);
+    }
+}
+
+/* The second import of the same moment gets a name of its own. */
+static void
+test_load_rancher_desktop_kept_twice (Fixture *fx, gconstpointer data)
+{
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "rd-v19.json", NULL);
+  g_autoptr (GString) other = g_string_new (text);
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) first = NULL;
+  g_autoptr (BerthSettings) second = NULL;
+  g_autofree gchar *first_text = NULL;
+
+  write_settings_file (fx, text);
+  first = load_settings (fx, &host);
+  /* Rancher Desktop ran again and wrote its file over Berth's. */
+  g_assert_cmpuint (g_string_replace (other, "\"adminAccess\":false", "\"adminAccess\":true", 1),
+                    ==, 1);
+  write_settings_file (fx, other->str);
+  second = load_settings (fx, &host);
+
+  g_assert_cmpstr (berth_settings_get_imported_original_path (first), !=,
+                   berth_settings_get_imported_original_path (second));
+  first_text = berth_test_read_file (berth_settings_get_imported_original_path (first));
+  g_assert_cmpstr (first_text, ==, text);
+  assert_kept_original (fx, second, other->str);
+  g_assert_true (berth_settings_get_boolean (second, "application.adminAccess"));
+}
+
+/* Berth's version 4 (the grouped shape, before kubernetes.enabled) is
+ * Berth's own and migrates as before: nothing kept aside. */
+static void
+test_load_berth_v4 (Fixture *fx, gconstpointer data)
+{
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) settings = NULL;
+  g_autoptr (GPtrArray) kept = NULL;
+
+  write_settings_file (fx, "{\"version\": 4, \"virtualMachine\": {\"memoryInGB\": 3}, "
+                           "\"kubernetes\": {\"version\": \"1.23.6\"}}");
+  settings = load_settings (fx, &host);
+  g_assert_null (berth_settings_get_import (settings));
+  g_assert_cmpstr (berth_settings_get_string (settings, "kubernetes.version"), ==, "v1.23.6");
+  g_assert_true (berth_settings_get_boolean (settings, "kubernetes.enabled"));
+  g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 3);
+  kept = list_kept (fx);
+  g_assert_cmpuint (kept->len, ==, 0);
+}
+
+/* A file of a Rancher Desktop newer than Berth knows loads too, read as the
+ * latest shape Berth knows. */
+static void
+test_load_rancher_desktop_newer (Fixture *fx, gconstpointer data)
+{
+  const gchar *text = "{\"version\":23,\"virtualMachine\":{\"memoryInGB\":3,\"numberCPUs\":2},"
+                      "\"application\":{\"theme\":\"dark\",\"assistant\":{\"enabled\":true}}}";
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) settings = NULL;
+
+  write_settings_file (fx, text);
+  settings = load_settings (fx, &host);
+  g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 3);
+  g_assert_true (g_strv_equal (
+      berth_settings_import_get_dropped (berth_settings_get_import (settings), NULL),
+      (const gchar *const[]){ "application.assistant.enabled", "application.theme", NULL }));
+  assert_kept_original (fx, settings, text);
+}
+
+/* berthctl import-settings: Rancher Desktop's values over the current
+ * ones, checked against this host; Berth's own settings stay. */
+static void
+test_import_on_request (Fixture *fx, gconstpointer data)
+{
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "rd-v14.json", NULL);
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) settings = load_settings (fx, &host);
+  g_autoptr (BerthSettingsImport) import = NULL;
+  g_autoptr (JsonNode) rancher_desktop = parse (text);
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) changed = NULL;
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  ChangedRecord record = { 0 };
+
+  g_assert_true (berth_settings_update_from_json (
+      settings, "{\"virtualMachine\":{\"accel\":\"tcg\"}}", NULL, &error));
+  g_assert_no_error (error);
+  g_signal_connect (settings, "changed", G_CALLBACK (on_changed), &record);
+
+  g_assert_true (
+      berth_settings_import_rancher_desktop (settings, rancher_desktop, &import, &changed, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (berth_settings_import_get_version (import), ==, 14);
+  g_assert_true (g_strv_equal (
+      (const gchar *const *)changed,
+      (const gchar *const[]){ "WSL.integrations", "application.pathManagementStrategy",
+                              "application.updater.enabled", "images.namespace", "images.showAll",
+                              "kubernetes.enabled", "kubernetes.options.traefik",
+                              "kubernetes.version", "portForwarding.includeKubernetesServices",
+                              "virtualMachine.mount.type", NULL }));
+  g_assert_cmpuint (record.count, ==, 1);
+  g_assert_cmpstr (berth_settings_get_string (settings, "kubernetes.version"), ==, "v1.29.4");
+  g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.mount.type"), ==,
+                   "reverse-sshfs");
+  g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.accel"), ==, "tcg");
+  /* Only load's own import is remembered as where the settings came from. */
+  g_assert_null (berth_settings_get_import (settings));
+  g_clear_pointer (&changed, g_strfreev);
+  g_clear_object (&import);
+
+  /* A value past this host is dropped with the reason, the rest taken. */
+  g_clear_pointer (&rancher_desktop, json_node_unref);
+  rancher_desktop = parse ("{\"version\":19,\"virtualMachine\":{\"memoryInGB\":64,"
+                           "\"numberCPUs\":3}}");
+  g_assert_true (
+      berth_settings_import_rancher_desktop (settings, rancher_desktop, &import, &changed, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 4);
+  g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.numberCPUs"), ==, 3);
+  g_assert_nonnull (
+      strstr (json_object_get_string_member (berth_settings_import_get_refused (import),
+                                             "virtualMachine.memoryInGB"),
+              "64 is more than the 16 GiB of memory this host has"));
+  g_clear_object (&import);
+
+  /* Berth's own settings are no Rancher Desktop file: refused, nothing
+   * changes. */
+  before = berth_test_read_file (fx->path);
+  g_clear_pointer (&rancher_desktop, json_node_unref);
+  rancher_desktop = berth_settings_dup_node (settings);
+  g_assert_false (
+      berth_settings_import_rancher_desktop (settings, rancher_desktop, &import, NULL, &error));
+  assert_error_contains (error, BERTH_ERROR_INVALID_DATA,
+                         (const gchar *[]){ "is a setting of Berth's own", NULL });
+  g_assert_null (import);
+  after = berth_test_read_file (fx->path);
+  g_assert_cmpstr (after, ==, before);
+  g_strfreev (record.paths);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1598,6 +1890,12 @@ main (int argc, char **argv)
   g_test_add_func ("/settings/migrate/version-checks", test_migrate_version_checks);
   ADD_FX ("migrate/rancher-desktop-v3-file", test_migrate_rd_v3_file);
   ADD_FX ("migrate/rancher-desktop-unversioned-file", test_migrate_rd_unversioned_file);
+  ADD_FX ("load/rancher-desktop-v4", test_load_rancher_desktop_v4);
+  ADD_FX ("load/rancher-desktop-every-version", test_load_rancher_desktop_every_version);
+  ADD_FX ("load/rancher-desktop-kept-twice", test_load_rancher_desktop_kept_twice);
+  ADD_FX ("load/rancher-desktop-newer", test_load_rancher_desktop_newer);
+  ADD_FX ("load/berth-v4", test_load_berth_v4);
+  ADD_FX ("import/on-request", test_import_on_request);
   ADD_FX ("validate/messages", test_validation_messages);
   ADD_FX ("validate/accepts", test_validation_accepts);
   g_test_add_func ("/settings/validate/direct", test_validate_direct);

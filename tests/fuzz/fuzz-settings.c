@@ -1,5 +1,5 @@
 /* libFuzzer target for settings input: the bytes are read as a settings
- * file (parse, migrate, fill in, validate, diff), as an update
+ * file (parse, migrate or import, fill in, validate, diff), as an update
  * (merge, validate, write) and as Rancher Desktop's settings to import.
  * Run with G_DEBUG=fatal-criticals so that a critical reached from input
  * counts as a crash. Build by hand with the settings code compiled in, so
@@ -88,7 +88,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   /* As a file: parse again, since the update may not be changed in place. */
   as_file = berth_settings_parse_data ((const gchar *)data, size, "fuzz input", NULL);
   g_assert_nonnull (as_file);
-  if (berth_settings_prepare (as_file, &host, &migrated, &error))
+  if (berth_settings_prepare (as_file, &host, &migrated, NULL, &error))
     {
       /* Whatever load accepts, validation accepts, and diff can compare.
        * Load does not hold a file to this host's limits (one from a bigger
