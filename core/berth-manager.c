@@ -11,6 +11,7 @@
 #include "berth-engine-private.h"
 #include "berth-error.h"
 #include "berth-integration.h"
+#include "berth-settings-import.h"
 #include "berth-updater.h"
 #include "berth-version.h"
 
@@ -508,6 +509,48 @@ berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode *
    * now is what the answer reports. */
   pending = berth_manager_dup_pending (self);
   restart_for_pending (self, pending);
+  if (pending_out != NULL)
+    *pending_out = g_steal_pointer (&pending);
+  return TRUE;
+}
+
+gboolean
+berth_manager_import_settings (BerthManager *self, JsonNode *rancher_desktop,
+                               BerthSettingsImport **import_out, GStrv *changed_out,
+                               JsonNode **pending_out, GError **error)
+{
+  g_autoptr (BerthSettingsImport) import = NULL;
+  g_auto (GStrv) changed = NULL;
+  g_autoptr (JsonNode) pending = NULL;
+  g_autofree gchar *changed_list = NULL;
+  g_autofree gchar *dropped = NULL;
+
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
+  g_return_val_if_fail (rancher_desktop != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (import_out != NULL)
+    *import_out = NULL;
+  if (changed_out != NULL)
+    *changed_out = NULL;
+  if (pending_out != NULL)
+    *pending_out = NULL;
+  if (!check_loaded (self, error))
+    return FALSE;
+  if (!berth_settings_import_rancher_desktop (self->settings, rancher_desktop, &import, &changed,
+                                              error))
+    return FALSE;
+  changed_list = changed[0] != NULL ? g_strjoinv (", ", changed) : g_strdup ("nothing");
+  dropped = berth_settings_import_describe_dropped (import, 40);
+  g_message ("Rancher Desktop's settings (version %" G_GINT64_FORMAT
+             ") imported; changed: %s; not carried over: %s",
+             berth_settings_import_get_version (import), changed_list, dropped);
+  pending = berth_manager_dup_pending (self);
+  restart_for_pending (self, pending);
+  if (import_out != NULL)
+    *import_out = g_steal_pointer (&import);
+  if (changed_out != NULL)
+    *changed_out = g_steal_pointer (&changed);
   if (pending_out != NULL)
     *pending_out = g_steal_pointer (&pending);
   return TRUE;
@@ -2035,6 +2078,13 @@ berth_manager_dup_about (BerthManager *self)
                                    berth_plugin_get_name (BERTH_PLUGIN (self->backend)));
   else
     json_object_set_null_member (about, "backend");
+  /* What load made of a Rancher Desktop settings.json, for this run. */
+  if (self->settings != NULL && berth_settings_get_import (self->settings) != NULL)
+    {
+      json_object_set_string_member (about, "importedFrom",
+                                     berth_settings_get_imported_original_path (self->settings));
+      berth_settings_import_add_to_json (berth_settings_get_import (self->settings), about);
+    }
   return json_node_init_object (json_node_alloc (), about);
 }
 

@@ -110,6 +110,14 @@ berth_manager_check_reset (BerthManager *self, BerthResetKind kind, GError **err
 gboolean
 berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode **pending_out,
                                GError **error);
+/* Imports Rancher Desktop's settings @rancher_desktop (its settings.json,
+ * parsed) as berth_settings_import_rancher_desktop() does, then goes on as
+ * berth_manager_update_settings(). @import_out receives what was read and
+ * dropped, @changed_out the settings that changed (both nullable). */
+gboolean
+berth_manager_import_settings (BerthManager *self, JsonNode *rancher_desktop,
+                               BerthSettingsImport **import_out, GStrv *changed_out,
+                               JsonNode **pending_out, GError **error);
 /* TRUE from a restart for a settings change until its stop half is done. */
 gboolean
 berth_manager_is_restarting (BerthManager *self);
@@ -120,6 +128,9 @@ berth_manager_propose_settings (BerthManager *self, JsonNode *partial, GError **
 JsonNode *
 berth_manager_dup_pending (BerthManager *self);
 
+/* {version, platform, pluginAbi, pid, backend}, and when load imported
+ * Rancher Desktop's settings.json: importedFrom (where the original is
+ * kept) and what berth_settings_import_add_to_json() adds. */
 JsonNode *
 berth_manager_dup_about (BerthManager *self);
 JsonNode *

@@ -6,6 +6,7 @@
 #include "berth-error.h"
 #include "berth-image-list.h"
 #include "berth-json.h"
+#include "berth-settings-import.h"
 
 #include "berth-api-credentials.h"
 #include "berth-api-server.h"
@@ -587,6 +588,9 @@ static void
 route_propose_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                         GHashTable *query);
 static void
+route_import_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                       GHashTable *query);
+static void
 route_get_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                          GHashTable *query);
 static void
@@ -630,6 +634,7 @@ static const Route routes[] = {
   { "GET", "/v1/settings", BODY_NONE, route_get_settings },
   { "PUT", "/v1/settings", BODY_OBJECT, route_put_settings },
   { "PUT", "/v1/propose_settings", BODY_OBJECT, route_propose_settings },
+  { "PUT", "/v1/settings/import", BODY_OBJECT, route_import_settings },
   { "GET", "/v1/backend_state", BODY_NONE, route_get_backend_state },
   { "PUT", "/v1/backend_state", BODY_OBJECT, route_put_backend_state },
   { "PUT", "/v1/shutdown", BODY_NONE, route_shutdown },
@@ -767,6 +772,38 @@ dup_backend_state (BerthApiServer *self)
 
   json_object_set_int_member (json_node_get_object (state), "stateSerial", self->state_serial);
   return state;
+}
+
+/* The body is Rancher Desktop's settings.json. The answer says what
+ * changed and what that takes, as PUT /v1/settings does, and what was not
+ * carried over. */
+static void
+route_import_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                       GHashTable *query)
+{
+  g_autoptr (BerthSettingsImport) import = NULL;
+  g_auto (GStrv) changed = NULL;
+  g_autoptr (JsonNode) pending = NULL;
+  g_autoptr (JsonObject) answer = json_object_new ();
+  g_autoptr (JsonArray) changed_array = json_array_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_manager_import_settings (self->manager, body, &import, &changed, &pending, &error))
+    {
+      respond_error (msg, error);
+      return;
+    }
+  for (gsize i = 0; changed[i] != NULL; i++)
+    json_array_add_string_element (changed_array, changed[i]);
+  json_object_set_array_member (answer, "changed", g_steal_pointer (&changed_array));
+  json_object_set_member (answer, "pending", g_steal_pointer (&pending));
+  json_object_set_boolean_member (answer, "restarting",
+                                  berth_manager_is_restarting (self->manager));
+  json_object_set_int_member (answer, "stateSerial", self->state_serial);
+  berth_settings_import_add_to_json (import, answer);
+  node = json_node_init_object (json_node_alloc (), answer);
+  respond_json (msg, SOUP_STATUS_ACCEPTED, node);
 }
 
 static void

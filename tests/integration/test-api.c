@@ -940,6 +940,265 @@ test_bad_settings (Fixture *f, gconstpointer data)
   }
 }
 
+/* A Rancher Desktop version-4 settings.json (Rancher Desktop 1.0 to 1.7),
+ * which berthd used to refuse to start with: it starts, with the values
+ * imported, the original kept, and /v1/about naming what was dropped. */
+static void
+test_settings_imported_at_start (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *path = settings_file (f);
+  g_autofree gchar *dir = g_path_get_dirname (path);
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "rd-v4.json", NULL);
+  g_autofree gchar *kept_text = NULL;
+  g_autofree gchar *kept_dir = NULL;
+  g_autofree gchar *log = NULL;
+  const gchar *kept;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  berth_test_write_file (path, text, 0644);
+  daemon_start (f);
+
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonObject *settings = json_node_get_object (root);
+    JsonObject *vm = json_object_get_object_member (settings, "virtualMachine");
+    JsonObject *k8s = json_object_get_object_member (settings, "kubernetes");
+
+    g_assert_cmpint (json_object_get_int_member (settings, "version"), ==, 5);
+    g_assert_cmpint (json_object_get_int_member (vm, "memoryInGB"), ==, 6);
+    g_assert_cmpint (json_object_get_int_member (vm, "numberCPUs"), ==, 4);
+    g_assert_cmpstr (json_object_get_string_member (k8s, "version"), ==, "v1.25.4");
+    g_assert_true (json_object_get_boolean_member (k8s, "enabled"));
+    g_assert_false (json_object_get_boolean_member (
+        json_object_get_object_member (settings, "application"), "adminAccess"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/about", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonObject *about = json_node_get_object (root);
+    JsonArray *dropped = json_object_get_array_member (about, "droppedSettings");
+    const gchar *const expected[] = { "containerEngine.imageAllowList.locked",
+                                      "diagnostics.mutedChecks",
+                                      "diagnostics.showMuted",
+                                      "kubernetes.checkForExistingKimBuilder",
+                                      "kubernetes.experimental.socketVMNet",
+                                      "kubernetes.hostResolver" };
+
+    g_assert_cmpint (json_object_get_int_member (about, "rancherDesktopSettingsVersion"), ==, 4);
+    g_assert_nonnull (dropped);
+    g_assert_cmpuint (json_array_get_length (dropped), ==, G_N_ELEMENTS (expected));
+    for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+      g_assert_cmpstr (json_array_get_string_element (dropped, i), ==, expected[i]);
+    g_assert_false (json_object_has_member (about, "refusedValues"));
+
+    /* The original, byte for byte, beside the settings. */
+    kept = json_object_get_string_member (about, "importedFrom");
+    kept_dir = g_path_get_dirname (kept);
+    g_assert_cmpstr (kept_dir, ==, dir);
+    g_assert_true (g_str_has_prefix (kept, path));
+    g_assert_nonnull (strstr (kept, ".rancher-desktop-"));
+    g_assert_true (g_file_get_contents (kept, &kept_text, NULL, NULL));
+    g_assert_cmpstr (kept_text, ==, text);
+  }
+  g_assert_true (g_file_get_contents (f->stderr_path, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "were Rancher Desktop's (settings version 4) and are imported"));
+  g_assert_nonnull (strstr (log, "kubernetes.hostResolver"));
+
+  /* The next start reads Berth's own file, and has nothing to report. */
+  g_subprocess_send_signal (f->berthd, SIGTERM);
+  g_assert_cmpint (daemon_wait_exit (f), ==, 0);
+  daemon_start (f);
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/about", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+
+    g_assert_false (json_object_has_member (json_node_get_object (root), "importedFrom"));
+    g_assert_false (json_object_has_member (json_node_get_object (root), "droppedSettings"));
+  }
+}
+
+/* PUT /v1/settings/import takes Rancher Desktop's settings.json: what it
+ * changes, what that takes, and what was dropped; bad input changes
+ * nothing. */
+static void
+test_settings_import (Fixture *f, gconstpointer data)
+{
+  /* As Rancher Desktop 1.8 writes it (settings version 6), with values
+   * that fit any host, and one that fits none. */
+  const gchar *rancher_desktop
+      = "{\"version\":6,\"application\":{\"adminAccess\":true,\"debug\":true,"
+        "\"pathManagementStrategy\":\"notset\",\"telemetry\":{\"enabled\":false},"
+        "\"updater\":{\"enabled\":false},\"autoStart\":false,\"startInBackground\":false,"
+        "\"hideNotificationIcon\":false,\"window\":{\"quitOnClose\":false}},"
+        "\"containerEngine\":{\"allowedImages\":{\"enabled\":false,\"patterns\":[]},"
+        "\"name\":\"containerd\"},"
+        "\"virtualMachine\":{\"memoryInGB\":1,\"numberCPUs\":4096,\"hostResolver\":true},"
+        "\"WSL\":{\"integrations\":{}},"
+        "\"kubernetes\":{\"version\":\"1.25.9\",\"port\":6443,\"enabled\":true,"
+        "\"options\":{\"traefik\":true,\"flannel\":true},\"ingress\":{\"localhostOnly\":false}},"
+        "\"portForwarding\":{\"includeKubernetesServices\":false},"
+        "\"images\":{\"showAll\":true,\"namespace\":\"k8s.io\"},"
+        "\"diagnostics\":{\"showMuted\":false,\"mutedChecks\":{}},"
+        "\"experimental\":{\"virtualMachine\":{\"type\":\"qemu\",\"useRosetta\":false,"
+        "\"socketVMNet\":false,\"mount\":{\"type\":\"reverse-sshfs\",\"9p\":{"
+        "\"securityModel\":\"none\",\"protocolVersion\":\"9p2000.L\",\"msizeInKB\":128,"
+        "\"cacheMode\":\"mmap\"}},\"networkingTunnel\":false}}}";
+  g_autofree gchar *path = settings_file (f);
+  g_autofree gchar *file_before = NULL;
+  g_autofree gchar *berth_settings = NULL;
+
+  daemon_start (f);
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1", NULL);
+
+    g_assert_nonnull (strstr (r->body, "\"PUT /v1/settings/import\""));
+  }
+
+  /* Bad input: a 400 that says what is wrong, and nothing changes. */
+  g_assert_true (g_file_get_contents (path, &file_before, NULL, NULL));
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+
+    berth_settings = g_steal_pointer (&r->body);
+  }
+  {
+    const struct
+    {
+      const gchar *body;
+      const gchar *message_part;
+    } bad[] = {
+      { "[\"version\", 4]", "an array" },
+      { "{\"version\": 4, \"kubernetes\": ", "not valid JSON" },
+      { "{}", "no \"version\"" },
+      { "{\"version\": \"4\", \"diagnostics\": {}}",
+        "version: expected a Rancher Desktop settings version, a whole number from 1 to 19, got "
+        "\"4\"" },
+      { "{\"version\": 9, \"editor\": {\"tabSize\": 2}}",
+        "none of the keys is one Rancher Desktop writes" },
+      { berth_settings, "is a setting of Berth's own, which Rancher Desktop does not have" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr (Response) r = call (f, "PUT", "/v1/settings/import", bad[i].body);
+        g_autofree gchar *message = assert_error_response (r, 400, "invalid-data");
+        g_autofree gchar *file_after = NULL;
+
+        g_test_message ("%s", message);
+        g_assert_nonnull (strstr (message, bad[i].message_part));
+        g_assert_true (g_file_get_contents (path, &file_after, NULL, NULL));
+        g_assert_cmpstr (file_after, ==, file_before);
+      }
+  }
+
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/settings/import", rancher_desktop);
+    g_autoptr (JsonNode) root = NULL;
+    JsonObject *answer;
+    JsonArray *changed, *dropped;
+    JsonObject *refused;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    answer = json_node_get_object (root);
+    g_assert_cmpint (json_object_get_int_member (answer, "rancherDesktopSettingsVersion"), ==, 6);
+    /* Stopped: nothing is pending, nothing restarts. */
+    g_assert_cmpuint (json_object_get_size (json_object_get_object_member (answer, "pending")), ==,
+                      0);
+    g_assert_false (json_object_get_boolean_member (answer, "restarting"));
+    changed = json_object_get_array_member (answer, "changed");
+    {
+      const gchar *const expected[] = { "application.adminAccess",
+                                        "application.debug",
+                                        "application.pathManagementStrategy",
+                                        "application.telemetry.enabled",
+                                        "containerEngine.name",
+                                        "kubernetes.enabled",
+                                        "kubernetes.version",
+                                        "virtualMachine.memoryInGB",
+                                        "virtualMachine.mount.type" };
+
+      g_assert_cmpuint (json_array_get_length (changed), ==, G_N_ELEMENTS (expected));
+      for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+        g_assert_cmpstr (json_array_get_string_element (changed, i), ==, expected[i]);
+    }
+    dropped = json_object_get_array_member (answer, "droppedSettings");
+    {
+      const gchar *const expected[] = { "application.hideNotificationIcon",
+                                        "application.window.quitOnClose",
+                                        "diagnostics.mutedChecks",
+                                        "diagnostics.showMuted",
+                                        "experimental.virtualMachine.mount.9p.cacheMode",
+                                        "experimental.virtualMachine.mount.9p.msizeInKB",
+                                        "experimental.virtualMachine.mount.9p.protocolVersion",
+                                        "experimental.virtualMachine.mount.9p.securityModel",
+                                        "experimental.virtualMachine.networkingTunnel",
+                                        "experimental.virtualMachine.socketVMNet",
+                                        "experimental.virtualMachine.type",
+                                        "experimental.virtualMachine.useRosetta",
+                                        "kubernetes.ingress.localhostOnly",
+                                        "virtualMachine.hostResolver",
+                                        "virtualMachine.numberCPUs" };
+
+      g_assert_cmpuint (json_array_get_length (dropped), ==, G_N_ELEMENTS (expected));
+      for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+        g_assert_cmpstr (json_array_get_string_element (dropped, i), ==, expected[i]);
+    }
+    refused = json_object_get_object_member (answer, "refusedValues");
+    g_assert_nonnull (refused);
+    g_assert_nonnull (strstr (json_object_get_string_member (refused, "virtualMachine.numberCPUs"),
+                              "virtualMachine.numberCPUs: 4096 is"));
+  }
+  {
+    g_autoptr (Response) r = call (f, "GET", "/v1/settings", NULL);
+    g_autoptr (JsonNode) root = response_json (r);
+    JsonObject *settings = json_node_get_object (root);
+
+    g_assert_cmpstr (json_object_get_string_member (
+                         json_object_get_object_member (settings, "kubernetes"), "version"),
+                     ==, "v1.25.9");
+    /* "notset" became the platform's choice in Rancher Desktop 1.9. */
+    g_assert_cmpstr (
+        json_object_get_string_member (json_object_get_object_member (settings, "application"),
+                                       "pathManagementStrategy"),
+        ==, "rcfiles");
+    /* Only load's own import is reported by /v1/about. */
+    {
+      g_autoptr (Response) about = call (f, "GET", "/v1/about", NULL);
+
+      g_assert_null (strstr (about->body, "importedFrom"));
+    }
+  }
+
+  /* Running: an imported change that needs a restart restarts the VM, as
+   * PUT /v1/settings does. */
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/backend_state", "{\"vmState\": \"STARTED\"}");
+
+    g_assert_cmpuint (r->status, ==, 202);
+  }
+  wait_for_state (f, "STARTED");
+  {
+    g_autoptr (Response) r = call (f, "PUT", "/v1/settings/import",
+                                   "{\"version\":4,\"kubernetes\":{\"memoryInGB\":2}}");
+    g_autoptr (JsonNode) root = NULL;
+    JsonObject *entry;
+
+    g_assert_cmpuint (r->status, ==, 202);
+    root = response_json (r);
+    entry = json_object_get_object_member (
+        json_object_get_object_member (json_node_get_object (root), "pending"),
+        "virtualMachine.memoryInGB");
+    g_assert_nonnull (entry);
+    g_assert_cmpint (json_object_get_int_member (entry, "current"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (entry, "desired"), ==, 2);
+    g_assert_cmpstr (json_object_get_string_member (entry, "severity"), ==, "restart");
+    g_assert_true (json_object_get_boolean_member (json_node_get_object (root), "restarting"));
+  }
+  wait_for_state (f, "STARTED");
+}
+
 static void
 test_body_too_large (Fixture *f, gconstpointer data)
 {
@@ -2143,6 +2402,8 @@ main (int argc, char **argv)
   ADD ("/api/about-plugins-diagnostics", test_about_plugins_diagnostics);
   ADD ("/api/settings/bad-input", test_bad_settings);
   ADD ("/api/settings/too-large", test_body_too_large);
+  ADD ("/api/settings/imported-at-start", test_settings_imported_at_start);
+  ADD ("/api/settings/import", test_settings_import);
   ADD ("/api/settings/pending", test_settings_and_pending);
   ADD ("/api/settings/concurrent", test_concurrent_puts);
   ADD ("/api/events", test_events);
