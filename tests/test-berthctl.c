@@ -759,6 +759,186 @@ test_reset_and_diagnostics (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (text, "\"showAll\" : true"));
 }
 
+/* Rancher Desktop 1.8's settings.json (version 6), with values that fit
+ * any host but one. */
+static const gchar rancher_desktop_v6[]
+    = "{\"version\":6,\"application\":{\"adminAccess\":true,\"debug\":true,"
+      "\"pathManagementStrategy\":\"rcfiles\",\"telemetry\":{\"enabled\":false},"
+      "\"updater\":{\"enabled\":false},\"autoStart\":false,\"startInBackground\":false,"
+      "\"hideNotificationIcon\":false,\"window\":{\"quitOnClose\":false}},"
+      "\"containerEngine\":{\"allowedImages\":{\"enabled\":false,\"patterns\":[]},"
+      "\"name\":\"moby\"},"
+      "\"virtualMachine\":{\"memoryInGB\":1,\"numberCPUs\":4096,\"hostResolver\":true},"
+      "\"WSL\":{\"integrations\":{}},"
+      "\"kubernetes\":{\"version\":\"1.25.9\",\"port\":6443,\"enabled\":true,"
+      "\"options\":{\"traefik\":true,\"flannel\":true},\"ingress\":{\"localhostOnly\":false}},"
+      "\"portForwarding\":{\"includeKubernetesServices\":false},"
+      "\"images\":{\"showAll\":true,\"namespace\":\"k8s.io\"},"
+      "\"diagnostics\":{\"showMuted\":false,\"mutedChecks\":{}},"
+      "\"experimental\":{\"virtualMachine\":{\"type\":\"qemu\",\"useRosetta\":false,"
+      "\"socketVMNet\":false,\"mount\":{\"type\":\"virtiofs\"},\"networkingTunnel\":false}}}";
+
+static void
+test_import_settings (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree gchar *file = g_build_filename (f->root, "config", "berth", "settings.json", NULL);
+  g_autofree gchar *rd = g_build_filename (f->root, "rancher-desktop-settings.json", NULL);
+  g_autofree gchar *not_json = g_build_filename (f->root, "not.json", NULL);
+  g_autofree gchar *a_list = g_build_filename (f->root, "list.json", NULL);
+  g_autofree gchar *missing = g_build_filename (f->root, "missing.json", NULL);
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  g_autofree gchar *header = NULL;
+  JsonObject *o;
+  Run r;
+
+  berth_test_write_file (rd, rancher_desktop_v6, 0644);
+  berth_test_write_file (not_json, "{\"version\": 6,", 0644);
+  berth_test_write_file (a_list, "[\"version\", 6]", 0644);
+
+  /* Usage mistakes: exit 2. */
+  r = berthctl (f, "import-settings", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "import-settings needs one FILE"));
+  run_clear (&r);
+  r = berthctl (f, "import-settings", rd, rd, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+  /* Nothing to import into without berthd. */
+  r = berthctl (f, "import-settings", rd, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "berthd is not running"));
+  run_clear (&r);
+
+  start_daemon (f);
+  g_assert_true (g_file_get_contents (file, &before, NULL, NULL));
+
+  /* Bad input: exit 1, a message naming the file and what is wrong, and
+   * the settings as they were. */
+  {
+    const struct
+    {
+      const gchar *path;
+      const gchar *message;
+    } bad[] = {
+      { missing, "missing.json" },
+      { not_json, "not.json is not valid JSON: line 1, column 15" },
+      { a_list, "list.json holds a list, not Rancher Desktop's settings" },
+      { file, "settings.json: application.disabledPlugins is a setting of Berth's own" },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        r = berthctl (f, "import-settings", bad[i].path, NULL);
+        g_test_message ("%s", r.err);
+        g_assert_cmpint (r.status, ==, 1);
+        g_assert_cmpstr (r.out, ==, "");
+        g_assert_nonnull (strstr (r.err, bad[i].message));
+        run_clear (&r);
+      }
+  }
+  g_assert_true (g_file_get_contents (file, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, before);
+
+  /* The VM runs: what needs a restart restarts it, and --wait waits. */
+  r = berthctl (f, "import-settings", "--wait", "--wait-timeout", "60", rd, NULL);
+  assert_ran (&r, "import-settings");
+  header = g_strdup_printf ("Imported Rancher Desktop's settings (version 6) from %s\n"
+                            "Changed:\n"
+                            "  application.adminAccess\n"
+                            "  application.debug\n"
+                            "  application.pathManagementStrategy\n"
+                            "  application.telemetry.enabled\n"
+                            "  kubernetes.enabled\n"
+                            "  kubernetes.version\n"
+                            "  virtualMachine.memoryInGB\n",
+                            rd);
+  g_assert_true (g_str_has_prefix (r.out, header));
+  g_assert_nonnull (strstr (r.out, "kubernetes.version: the VM is restarting to apply it\n"));
+  g_assert_nonnull (strstr (r.out, "Not carried over, Berth has no such setting:\n"
+                                   "  application.hideNotificationIcon\n"
+                                   "  application.window.quitOnClose\n"
+                                   "  diagnostics.mutedChecks\n"));
+  g_assert_nonnull (strstr (r.out, "  virtualMachine.hostResolver\n"
+                                   "Not carried over, Berth does not take the value:\n"
+                                   "  experimental.virtualMachine.mount.type "
+                                   "(virtualMachine.mount.type: \"virtiofs\" is not allowed"));
+  g_assert_nonnull (strstr (r.out, "\n  virtualMachine.numberCPUs: 4096 is "));
+  g_assert_true (g_str_has_suffix (r.out, "Berth is running\n"));
+  g_assert_cmpstr (r.err, ==, "");
+  run_clear (&r);
+
+  r = berthctl (f, "list-settings", NULL);
+  o = parse_object (r.out, parser);
+  g_assert_cmpstr (
+      json_object_get_string_member (json_object_get_object_member (o, "kubernetes"), "version"),
+      ==, "v1.25.9");
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (o, "virtualMachine"),
+                                               "memoryInGB"),
+                   ==, 1);
+  run_clear (&r);
+
+  /* Again, from stdin, as JSON: nothing left to change. */
+  {
+    g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+    g_autofree gchar *command
+        = g_strdup_printf ("exec \"$BERTHCTL\" import-settings -o json - < '%s'", rd);
+
+    g_ptr_array_add (argv, "sh");
+    g_ptr_array_add (argv, "-c");
+    g_ptr_array_add (argv, command);
+    r = run_argv (f, argv);
+  }
+  assert_ran (&r, "import-settings -o json -");
+  o = parse_object (r.out, parser);
+  g_assert_cmpint (json_object_get_int_member (o, "rancherDesktopSettingsVersion"), ==, 6);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "changed")), ==, 0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "droppedSettings")), ==,
+                    12);
+  g_assert_true (json_object_has_member (json_object_get_object_member (o, "refusedValues"),
+                                         "virtualMachine.numberCPUs"));
+  run_clear (&r);
+}
+
+/* berthd started on Rancher Desktop's settings.json imports it, and info
+ * says so. */
+static void
+test_import_at_start (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree gchar *dir = g_build_filename (f->root, "config", "berth", NULL);
+  g_autofree gchar *file = g_build_filename (dir, "settings.json", NULL);
+  g_autofree gchar *text = berth_test_read_fixture ("settings", "rd-v4.json", NULL);
+  g_autofree gchar *kept = NULL;
+  JsonObject *o;
+  JsonArray *dropped;
+  Run r;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  berth_test_write_file (file, text, 0644);
+  start_daemon (f);
+
+  r = berthctl (f, "info", "-o", "json", NULL);
+  assert_ran (&r, "info");
+  o = parse_object (r.out, parser);
+  g_assert_cmpint (json_object_get_int_member (o, "memoryInGB"), ==, 6);
+  g_assert_cmpstr (json_object_get_string_member (o, "kubernetesVersion"), ==, "v1.25.4");
+  g_assert_cmpint (json_object_get_int_member (o, "rancherDesktopSettingsVersion"), ==, 4);
+  dropped = json_object_get_array_member (o, "droppedSettings");
+  g_assert_cmpuint (json_array_get_length (dropped), ==, 6);
+  g_assert_cmpstr (json_array_get_string_element (dropped, 5), ==, "kubernetes.hostResolver");
+  g_assert_true (
+      g_file_get_contents (json_object_get_string_member (o, "importedFrom"), &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, text);
+  run_clear (&r);
+
+  r = berthctl (f, "info", NULL);
+  g_assert_nonnull (strstr (r.out, "importedFrom"));
+  g_assert_nonnull (strstr (r.out, "\"kubernetes.checkForExistingKimBuilder\""));
+  run_clear (&r);
+}
+
 static void
 test_completion (Fixture *f, gconstpointer data)
 {
@@ -768,6 +948,7 @@ test_completion (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.out, "complete -F _berthctl berthctl"));
   g_assert_nonnull (strstr (r.out, "--virtual-machine.number-cpus"));
   g_assert_nonnull (strstr (r.out, "factory-reset"));
+  g_assert_nonnull (strstr (r.out, "import-settings) COMPREPLY=( $(compgen -f -W"));
   run_clear (&r);
   r = berthctl (f, "completion", "fish", NULL);
   g_assert_cmpint (r.status, ==, 2);
@@ -1271,6 +1452,8 @@ main (int argc, char **argv)
   ADD ("/berthctl/list-settings/first-run", test_list_settings_first_run);
   ADD ("/berthctl/set", test_set);
   ADD ("/berthctl/set/bad-input", test_set_bad_input);
+  ADD ("/berthctl/import-settings", test_import_settings);
+  ADD ("/berthctl/import-settings/at-start", test_import_at_start);
   ADD ("/berthctl/plugins", test_plugins);
   ADD ("/berthctl/lifecycle", test_lifecycle);
   ADD ("/berthctl/start/usage", test_start_usage);

@@ -24,6 +24,8 @@ enum
 };
 
 #define DEFAULT_WAIT_TIMEOUT 900
+/* As berthd's API reads a request body. */
+#define IMPORT_MAX_DEPTH 64
 
 typedef struct
 {
@@ -773,6 +775,149 @@ cmd_api (BerthctlOptions *opts, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* What an import carried over, what that takes, and what it did not carry
+ * over, as a person reads it. */
+static void
+print_import (JsonNode *answer, const gchar *file)
+{
+  JsonObject *o = json_node_get_object (answer);
+  JsonArray *changed = json_object_get_array_member (o, "changed");
+  JsonArray *dropped = json_object_get_array_member (o, "droppedSettings");
+  JsonObject *refused = json_object_has_member (o, "refusedValues")
+                            ? json_object_get_object_member (o, "refusedValues")
+                            : NULL;
+  gint64 unlisted = json_object_get_int_member_with_default (o, "droppedNotListed", 0);
+  guint n_changed = changed != NULL ? json_array_get_length (changed) : 0;
+  guint n_dropped = dropped != NULL ? json_array_get_length (dropped) : 0;
+  gboolean listed_unknown = FALSE;
+  gboolean listed_refused = FALSE;
+
+  g_print ("Imported Rancher Desktop's settings (version %" G_GINT64_FORMAT ") from %s\n",
+           json_object_get_int_member_with_default (o, "rancherDesktopSettingsVersion", 0),
+           g_str_equal (file, "-") ? "stdin" : file);
+  if (n_changed == 0)
+    g_print ("Nothing changed: Berth's settings already had these values\n");
+  else
+    g_print ("Changed:\n");
+  for (guint i = 0; i < n_changed; i++)
+    g_print ("  %s\n", json_array_get_string_element (changed, i));
+  print_pending (answer);
+
+  for (guint i = 0; i < n_dropped; i++)
+    {
+      const gchar *key = json_array_get_string_element (dropped, i);
+
+      if (refused != NULL && json_object_has_member (refused, key))
+        continue;
+      if (!listed_unknown)
+        g_print ("Not carried over, Berth has no such setting:\n");
+      listed_unknown = TRUE;
+      g_print ("  %s\n", key);
+    }
+  if (unlisted > 0)
+    g_print ("%s  and %" G_GINT64_FORMAT " more\n",
+             listed_unknown ? "" : "Not carried over, Berth has no such setting:\n", unlisted);
+  for (guint i = 0; refused != NULL && i < n_dropped; i++)
+    {
+      const gchar *key = json_array_get_string_element (dropped, i);
+      const gchar *reason = json_object_get_string_member_with_default (refused, key, NULL);
+      g_autofree gchar *prefix = g_strconcat (key, ": ", NULL);
+
+      if (reason == NULL)
+        continue;
+      if (!listed_refused)
+        g_print ("Not carried over, Berth does not take the value:\n");
+      listed_refused = TRUE;
+      /* The reason names the setting; say the key too when it was another. */
+      if (g_str_has_prefix (reason, prefix))
+        g_print ("  %s\n", reason);
+      else
+        g_print ("  %s (%s)\n", key, reason);
+    }
+}
+
+static int
+cmd_import_settings (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (JsonNode) settings = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  const gchar *file;
+  const gchar *data;
+  gsize length = 0;
+  gboolean wait = FALSE;
+  gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
+  GOptionEntry entries[] = {
+    OUTPUT_ENTRY,
+    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
+      "When the change restarts the VM, wait until it runs again", NULL },
+    WAIT_TIMEOUT_ENTRY (wait_timeout),
+    { NULL },
+  };
+
+  if (!parse_options (opts, "import-settings", "FILE",
+                      "Import Rancher Desktop's settings.json, of any of its versions (- reads "
+                      "it from stdin): each value Berth has a setting for is carried over, and "
+                      "the keys it has none for are listed. A change that needs a restart "
+                      "restarts a running VM.",
+                      entries, NULL, TRUE, &argc, &argv, &error)
+      || !check_output_option (opts, &error) || !check_wait_timeout (wait_timeout, &error))
+    return fail (error);
+  if (argc != 2)
+    {
+      g_printerr ("berthctl: import-settings needs one FILE, Rancher Desktop's settings.json "
+                  "(on Linux ~/.config/rancher-desktop/settings.json)\n");
+      return EXIT_USAGE;
+    }
+  file = argv[1];
+  bytes = read_input (file, &error);
+  if (bytes == NULL)
+    return fail (error);
+  data = g_bytes_get_data (bytes, &length);
+  settings = berth_json_parse (data, length, IMPORT_MAX_DEPTH, file, &error);
+  if (settings == NULL)
+    return fail (error);
+  if (!JSON_NODE_HOLDS_OBJECT (settings))
+    {
+      g_printerr ("berthctl: %s holds %s, not Rancher Desktop's settings (a JSON object)\n", file,
+                  JSON_NODE_HOLDS_ARRAY (settings) ? "a list" : "a single value");
+      return EXIT_FAILED;
+    }
+  remote = connect_daemon (opts, &error);
+  if (remote == NULL)
+    return fail (error);
+  /* Listen before asking, so that the restart's every state is seen. */
+  if (wait && !berthctl_wait_prepare (remote, &error))
+    return fail (error);
+  answer = berthctl_remote_call (remote, "PUT", "/v1/settings/import", settings, &error);
+  if (answer == NULL)
+    {
+      /* What berthd refused is the file's. */
+      if (g_error_matches (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA)
+          || g_error_matches (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING))
+        g_prefix_error (&error, "%s: ", file);
+      return fail (error);
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (answer))
+    {
+      g_printerr ("berthctl: berthd answered the import with something that is not an object\n");
+      return EXIT_FAILED;
+    }
+  if (want_json (opts))
+    print_json (answer);
+  else
+    print_import (answer, file);
+  if (!wait
+      || !json_object_get_boolean_member_with_default (json_node_get_object (answer), "restarting",
+                                                       FALSE))
+    return EXIT_OK;
+  if (!wait_until_running (remote, "restart", answer, wait_timeout, &error))
+    return fail (error);
+  return EXIT_OK;
+}
+
 static int
 reset_call (BerthctlOptions *opts, const gchar *path, const gchar *mode)
 {
@@ -1023,6 +1168,7 @@ static const BerthctlCommand commands[] = {
   { "shutdown", "Stop the VM and quit berthd", cmd_shutdown },
   { "set", "Change settings", cmd_set },
   { "list-settings", "Print the current settings as JSON", cmd_list_settings },
+  { "import-settings", "Import Rancher Desktop's settings", cmd_import_settings },
   { "info", "Show Berth's state", cmd_info },
   { "shell", "Open a shell in the VM, or run a command there", cmd_shell },
   { "api", "Send a raw request to the API", cmd_api },
@@ -1079,6 +1225,8 @@ cmd_completion (BerthctlOptions *opts, int argc, char **argv)
            "    stop) COMPREPLY=( $(compgen -W \"--no-wait --wait-timeout $conn\" -- \"$cur\") ) "
            ";;\n"
            "    info) COMPREPLY=( $(compgen -W \"--output --field $conn\" -- \"$cur\") ) ;;\n"
+           "    import-settings) COMPREPLY=( $(compgen -f -W \"--output --wait --wait-timeout "
+           "$conn\" -- \"$cur\") ) ;;\n"
            "    api) COMPREPLY=( $(compgen -W \"--method --body --input $conn /v1/settings "
            "/v1/about /v1/backend_state /v1/plugins /v1/diagnostic_checks\" -- \"$cur\") ) ;;\n"
            "    reset) COMPREPLY=( $(compgen -W \"--k8s --wipe --vm --factory $conn\" -- "
