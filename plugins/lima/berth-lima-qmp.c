@@ -109,7 +109,9 @@ read_line (BerthLimaQmp *self, GCancellable *cancellable, GError **error)
     {
       guint8 chunk[4096];
       gssize n;
-      guint8 *newline = memchr (self->buffer->data, '\n', self->buffer->len);
+      /* An empty GByteArray's data is NULL, which memchr() may not be given. */
+      guint8 *newline
+          = self->buffer->len > 0 ? memchr (self->buffer->data, '\n', self->buffer->len) : NULL;
 
       if (newline != NULL)
         {
