@@ -303,8 +303,11 @@ parse_body (SoupServerMessage *msg, BodyKind kind, GError **error)
 
   bytes = soup_message_body_flatten (body);
   data = g_bytes_get_data (bytes, &len);
-  /* Whitespace only counts as empty. */
-  while (len > 0 && g_ascii_isspace (data[len - 1]))
+  /* JSON's whitespace only counts as empty; and only JSON's is trimmed, so
+   * that "{}\f" is refused as it would be with the "\f" in front. */
+  while (len > 0
+         && (data[len - 1] == ' ' || data[len - 1] == '\t' || data[len - 1] == '\n'
+             || data[len - 1] == '\r'))
     len--;
   if (len == 0)
     {

@@ -911,6 +911,11 @@ test_bad_settings (Fixture *f, gconstpointer data)
       { "{\"kubernetes\": /* the API port */ {\"port\": 6444}}", "JSON has no comments" },
       { "{\"images\": {\"namespace\": \"\\x6b8s.io\"}}", "not a JSON escape" },
       { "{\"images\": {\"namespace\": \"k8s\\u0000io\"}}", "at images.namespace" },
+      /* Whitespace is JSON's four characters, after the value as before it. */
+      { "{\"kubernetes\": {\"port\": 6444}}\f", "U+000C follows the JSON value" },
+      { "{\"kubernetes\": {\"port\": 6444}}\f\n", "U+000C follows the JSON value" },
+      { "\f{\"kubernetes\": {\"port\": 6444}}", "expected a value, found U+000C" },
+      { "{\"kubernetes\": {\"port\": 6444}}\v", "U+000B follows the JSON value" },
     };
     g_autoptr (Response) before = call (f, "GET", "/v1/settings", NULL);
 
