@@ -506,3 +506,157 @@ berth_json_parse (const gchar *data, gsize length, guint max_depth, const gchar 
     }
   return json_node_ref (json_parser_get_root (parser));
 }
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void
+write_string (GString *out, const gchar *text)
+{
+  g_autofree gchar *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
+
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *)valid; *p != '\0'; p++)
+    {
+      switch (*p)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\b':
+          g_string_append (out, "\\b");
+          break;
+        case '\f':
+          g_string_append (out, "\\f");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\r':
+          g_string_append (out, "\\r");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          /* Every control character, U+001F included, and DEL as json-glib. */
+          if (*p < 0x20 || *p == 0x7f)
+            g_string_append_printf (out, "\\u%04x", *p);
+          else
+            g_string_append_c (out, (gchar)*p);
+          break;
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+write_double (GString *out, gdouble value)
+{
+  gchar text[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (!isfinite (value))
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  /* Enough digits to read back the same double; ".0" keeps an integral
+   * value a double when it is read again ("-0.0", "2.0"). */
+  g_ascii_dtostr (text, sizeof text, value);
+  g_string_append (out, text);
+  if (strpbrk (text, ".eE") == NULL)
+    g_string_append (out, ".0");
+}
+
+static void
+write_break (GString *out, gboolean pretty, guint level)
+{
+  if (!pretty)
+    return;
+  g_string_append_c (out, '\n');
+  for (guint i = 0; i < level; i++)
+    g_string_append (out, "  ");
+}
+
+static void
+write_node (GString *out, JsonNode *node, gboolean pretty, guint level)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObject *object = json_node_get_object (node);
+        g_autoptr (GList) names = json_object_get_members (object);
+
+        g_string_append_c (out, '{');
+        for (GList *l = names; l != NULL; l = l->next)
+          {
+            write_break (out, pretty, level + 1);
+            write_string (out, l->data);
+            g_string_append (out, pretty ? " : " : ":");
+            write_node (out, json_object_get_member (object, l->data), pretty, level + 1);
+            if (l->next != NULL)
+              g_string_append_c (out, ',');
+          }
+        if (names != NULL)
+          write_break (out, pretty, level);
+        g_string_append_c (out, '}');
+        break;
+      }
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+        guint n = json_array_get_length (array);
+
+        g_string_append_c (out, '[');
+        for (guint i = 0; i < n; i++)
+          {
+            write_break (out, pretty, level + 1);
+            write_node (out, json_array_get_element (array, i), pretty, level + 1);
+            if (i + 1 < n)
+              g_string_append_c (out, ',');
+          }
+        if (n > 0)
+          write_break (out, pretty, level);
+        g_string_append_c (out, ']');
+        break;
+      }
+    case JSON_NODE_VALUE:
+      switch (json_node_get_value_type (node))
+        {
+        case G_TYPE_INT64:
+          g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+          break;
+        case G_TYPE_DOUBLE:
+          write_double (out, json_node_get_double (node));
+          break;
+        case G_TYPE_BOOLEAN:
+          g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+          break;
+        case G_TYPE_STRING:
+          write_string (out, json_node_get_string (node));
+          break;
+        default:
+          g_string_append (out, "null");
+          break;
+        }
+      break;
+    case JSON_NODE_NULL:
+    default:
+      g_string_append (out, "null");
+      break;
+    }
+}
+
+gchar *
+berth_json_to_string (JsonNode *node, gboolean pretty)
+{
+  GString *out = g_string_new (NULL);
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  write_node (out, node, pretty, 0);
+  return g_string_free (out, FALSE);
+}

@@ -18,4 +18,15 @@ JsonNode *
 berth_json_parse (const gchar *data, gsize length, guint max_depth, const gchar *what,
                   GError **error);
 
+/* @node as RFC 8259 text that berth_json_parse() reads back as the same
+ * tree, for what Berth writes to files and to its clients. json-glib 1.6's
+ * generator is not used for that: it writes U+001F raw inside strings, and
+ * a double such as 1e20 as "1e+20.0", neither of which is JSON. Strings
+ * that are not UTF-8 are written with U+FFFD in place of the bad bytes, and
+ * doubles that are not finite, which JSON cannot hold, as null. @pretty
+ * puts each member and element on its own line, indented by two spaces, as
+ * json-glib's pretty output does ("name" : value). */
+gchar *
+berth_json_to_string (JsonNode *node, gboolean pretty);
+
 G_END_DECLS

@@ -393,15 +393,11 @@ quote_name (const gchar *name)
   return shorten_for_message (text, -1);
 }
 
+/* What settings.json holds and the API shows: text that load reads back. */
 static gchar *
 node_to_text (JsonNode *node, gboolean pretty)
 {
-  g_autoptr (JsonGenerator) generator = json_generator_new ();
-
-  json_generator_set_pretty (generator, pretty);
-  json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  return berth_json_to_string (node, pretty);
 }
 
 JsonNode *

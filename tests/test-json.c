@@ -2,6 +2,7 @@
  * something json-glib alone reads as another value. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <berth.h>
@@ -132,6 +133,64 @@ test_empty (void)
   g_assert_nonnull (strstr (error->message, "the input is empty"));
 }
 
+static void
+assert_writes (JsonNode *node, gboolean pretty, const gchar *expected)
+{
+  g_autofree gchar *text = berth_json_to_string (node, pretty);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) again = NULL;
+
+  g_assert_cmpstr (text, ==, expected);
+  again = berth_json_parse (text, strlen (text), 8, "what was written", &error);
+  g_assert_no_error (error);
+  g_assert_true (json_node_equal (again, node));
+}
+
+/* What Berth writes reads back as the same values: json-glib 1.6 writes
+ * U+001F raw and 1e20 as "1e+20.0", and neither reads back. */
+static void
+test_write (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node
+      = parse ("{\"s\": \"\\u0001\\u001e\\u001f \\u007f\\\"\\\\/\\b\\f\\n\\r\\t\u00e9\", "
+               "\"\\u001f\": [1e20, -0.0, 2.0, 0.1, -9223372036854775808, true, null], "
+               "\"o\": {}, \"a\": []}",
+               &error);
+  static const gchar not_utf8[] = { 'a', (gchar)0xff, 'b', '\0' };
+  g_autoptr (JsonNode) odd = json_node_init_string (json_node_alloc (), not_utf8);
+  g_autoptr (JsonNode) infinite = json_node_init_double (json_node_alloc (), INFINITY);
+  g_autofree gchar *text = NULL;
+
+  g_assert_no_error (error);
+  assert_writes (node, FALSE,
+                 "{\"s\":\"\\u0001\\u001e\\u001f \\u007f\\\"\\\\/\\b\\f\\n\\r\\t\u00e9\","
+                 "\"\\u001f\":[1e+20,-0.0,2.0,0.10000000000000001,-9223372036854775808,true,null],"
+                 "\"o\":{},\"a\":[]}");
+  assert_writes (node, TRUE,
+                 "{\n"
+                 "  \"s\" : \"\\u0001\\u001e\\u001f \\u007f\\\"\\\\/\\b\\f\\n\\r\\t\u00e9\",\n"
+                 "  \"\\u001f\" : [\n"
+                 "    1e+20,\n"
+                 "    -0.0,\n"
+                 "    2.0,\n"
+                 "    0.10000000000000001,\n"
+                 "    -9223372036854775808,\n"
+                 "    true,\n"
+                 "    null\n"
+                 "  ],\n"
+                 "  \"o\" : {},\n"
+                 "  \"a\" : []\n"
+                 "}");
+
+  /* What JSON cannot hold is written as the nearest thing it can. */
+  text = berth_json_to_string (odd, FALSE);
+  g_assert_cmpstr (text, ==, "\"a\xef\xbf\xbd\x62\"");
+  g_free (text);
+  text = berth_json_to_string (infinite, FALSE);
+  g_assert_cmpstr (text, ==, "null");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -140,5 +199,6 @@ main (int argc, char **argv)
   g_test_add_func ("/json/nul-refused", test_nul_refused);
   g_test_add_func ("/json/valid-read-as-written", test_valid_read_as_written);
   g_test_add_func ("/json/empty", test_empty);
+  g_test_add_func ("/json/write", test_write);
   return g_test_run ();
 }

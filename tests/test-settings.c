@@ -722,6 +722,52 @@ test_update_strict_json (Fixture *fx, gconstpointer data)
     }
 }
 
+/* Every control character a string may hold is written escaped, and the
+ * file loads again with the same values: json-glib's generator wrote U+001F
+ * raw, the file no longer parsed, and the next start moved it aside and
+ * began again from defaults. */
+static void
+test_update_control_characters (Fixture *fx, gconstpointer data)
+{
+  BerthHostInfo host = test_host ();
+  g_autoptr (BerthSettings) settings = load_settings (fx, &host);
+  g_autoptr (BerthSettings) again = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) update = g_string_new ("{\"application\": {\"disabledPlugins\": [");
+  g_autoptr (JsonNode) before_reload = NULL;
+  g_autoptr (JsonNode) after_reload = NULL;
+  g_autofree gchar *text = NULL;
+  JsonArray *plugins;
+
+  for (guint c = 1; c < 0x20; c++)
+    g_string_append_printf (update, "%s\"a\\u%04xb\"", c > 1 ? ", " : "", c);
+  g_string_append (update, "]}, \"WSL\": {\"integrations\": {\"x\\u001fy\": true}}}");
+  g_assert_true (berth_settings_update_from_json (settings, update->str, NULL, &error));
+  g_assert_no_error (error);
+
+  text = berth_test_read_file (fx->path);
+  for (const gchar *p = text; *p != '\0'; p++)
+    if ((guchar)*p < 0x20 && *p != '\n')
+      g_error ("settings.json holds U+%04X unescaped", (guint)(guchar)*p);
+
+  again = load_settings (fx, &host);
+  g_assert_null (berth_settings_get_corrupt_path (again));
+  plugins = json_node_get_array (berth_settings_get_node (again, "application.disabledPlugins"));
+  g_assert_cmpuint (json_array_get_length (plugins), ==, 0x1f);
+  for (guint c = 1; c < 0x20; c++)
+    {
+      const gchar *value = json_array_get_string_element (plugins, c - 1);
+
+      g_assert_cmpuint (strlen (value), ==, 3);
+      g_assert_cmpint (value[1], ==, (gchar)c);
+    }
+  g_assert_true (json_object_get_boolean_member (
+      json_node_get_object (berth_settings_get_node (again, "WSL.integrations")), "x\x1fy"));
+  before_reload = berth_settings_dup_node (settings);
+  after_reload = berth_settings_dup_node (again);
+  g_assert_true (json_node_equal (after_reload, before_reload));
+}
+
 /* Only a regular file is read: a FIFO would block berthd forever, and a
  * link to /dev/zero would read until memory ran out. Either is reported
  * and left alone. */
@@ -1882,6 +1928,7 @@ main (int argc, char **argv)
   ADD_FX ("load/symlinked-file", test_symlinked_file);
   ADD_FX ("update/too-large", test_update_too_large);
   ADD_FX ("update/strict-json", test_update_strict_json);
+  ADD_FX ("update/control-characters", test_update_control_characters);
   ADD_FX ("write/crash-before-rename", test_crash_before_rename);
   g_test_add_func ("/settings/migrate/1-to-2", test_migrate_1_to_2);
   g_test_add_func ("/settings/migrate/2-to-3", test_migrate_2_to_3);
