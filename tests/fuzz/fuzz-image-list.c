@@ -6,30 +6,21 @@
  * without a critical. The list is parsed twice, with the fast scanner and
  * with json-glib for every line, and the two must agree to the byte (same
  * counts, same members in the same order, same values): any difference
- * aborts. Run with G_DEBUG=fatal-criticals so that a critical reached from
- * input counts as a crash. Build by hand with the parser compiled in, so
- * that libFuzzer sees its coverage, and start from the corpus, e.g.:
+ * aborts. Built by tests/fuzz/meson.build (see there and README.md); run
+ * with G_DEBUG=fatal-criticals so that a critical reached from input counts
+ * as a crash, and with image-list.dict.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore -I<builddir> \
- *     tests/fuzz/fuzz-image-list.c core/berth-image-list.c core/berth-error.c \
- *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0) -o fuzz-image-list
- *   mkdir -p new-inputs
- *   G_DEBUG=fatal-criticals ./fuzz-image-list -dict=tests/fuzz/image-list.dict \
- *     -max_total_time=300 new-inputs tests/fuzz/corpus/image-list
- *
- * Inputs worth keeping go into tests/fuzz/corpus/image-list/, which
- * plugins/moby/tests/test-image-list.c replays on every test run. */
+ * Inputs worth keeping go into tests/fuzz/corpus/image-list/, which the
+ * unit suite replays (fuzz-replay-image-list, and
+ * plugins/moby/tests/test-image-list.c both ways). */
 
 #include "config.h"
 
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "berth-image-list-private.h"
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+#include "fuzz-common.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

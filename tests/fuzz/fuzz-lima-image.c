@@ -3,29 +3,18 @@
  * whoever made it). berth_lima_image_from_download() must unpack a tar
  * archive's image files into its directory and nothing else anywhere, or
  * take the file as a disk, or refuse it; never crash. Run with
- * G_DEBUG=fatal-criticals. Not built by meson; by hand, e.g.:
- *
- *   clang -g -fsanitize=fuzzer,address,undefined -Icore -Iplugins/lima -I<builddir> \
- *     -I<builddir>/core plugins/lima/tests/fuzz-lima-image.c plugins/lima/berth-lima-image.c \
- *     <builddir>/core/libberth-1.so \
- *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0 libarchive)
- *
- * Point TMPDIR at a RAM-backed directory to spare the disk. */
+ * G_DEBUG=fatal-criticals; built by tests/fuzz/meson.build. Point TMPDIR
+ * at a RAM-backed directory to spare the disk. */
 
 #include "config.h"
 
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 
 #include <glib/gstdio.h>
 
 #include "berth-lima-image.h"
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static gchar *work_dir;
+#include "fuzz-common.h"
 
 /* Names allowed to exist in @dir after a run. */
 static gboolean
@@ -48,26 +37,6 @@ only_expected (const gchar *dir)
   return TRUE;
 }
 
-static void
-clear_dir (const gchar *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const gchar *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree gchar *path = g_build_filename (dir, name, NULL);
-
-      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        {
-          clear_dir (path);
-          g_rmdir (path);
-        }
-      else
-        g_unlink (path);
-    }
-}
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -76,13 +45,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree gchar *unpack = NULL;
   g_autoptr (BerthLimaImage) image = NULL;
   g_autoptr (GError) error = NULL;
+  const gchar *work_dir = berth_fuzz_work_dir ();
 
-  if (work_dir == NULL)
-    {
-      work_dir = g_dir_make_tmp ("fuzz-lima-image-XXXXXX", NULL);
-      if (work_dir == NULL)
-        abort ();
-    }
   entry = g_build_filename (work_dir, "entry", NULL);
   g_mkdir_with_parents (entry, 0700);
   data_path = g_build_filename (entry, "data", NULL);
@@ -107,6 +71,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       if (!g_str_equal (name, "entry"))
         abort ();
   }
-  clear_dir (entry);
+  berth_fuzz_remove_tree (entry);
   return 0;
 }

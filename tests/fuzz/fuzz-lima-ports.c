@@ -2,24 +2,15 @@
  * arrive in chunks (the first byte picks the chunk size) and the reader
  * splits them into blocks. It may ignore input, with a warning; it must not
  * crash, keep a line or a block past its bound, or hold an unparsable port.
- * Run with G_DEBUG=fatal-criticals. Not built by meson; by hand, e.g.:
- *
- *   clang -g -fsanitize=fuzzer,address,undefined -Icore -Iplugins/lima -I<builddir> \
- *     -I<builddir>/core plugins/lima/tests/fuzz-lima-ports.c plugins/lima/berth-lima-ports.c \
- *     plugins/lima/berth-lima-ssh.c <builddir>/core/libberth-1.so \
- *     $(pkg-config --cflags --libs gio-2.0 gio-unix-2.0 json-glib-1.0)
- */
+ * Run with G_DEBUG=fatal-criticals; built by tests/fuzz/meson.build. */
 
 #include "config.h"
 
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 
 #include "berth-lima-ports.h"
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+#include "fuzz-common.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -2,18 +2,10 @@
  * sends the bytes (greeting, replies, events, garbage) and closes; the
  * client connects, negotiates and asks query-status. It may fail, with an
  * error; it must not crash, hang past its timeout or read without bound.
- * Run with G_DEBUG=fatal-criticals. Not built by meson; by hand, e.g.:
- *
- *   clang -g -fsanitize=fuzzer,address,undefined -Icore -Iplugins/lima -I<builddir> \
- *     -I<builddir>/core plugins/lima/tests/fuzz-lima-qmp.c plugins/lima/berth-lima-qmp.c \
- *     <builddir>/core/libberth-1.so \
- *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0 gio-unix-2.0)
- */
+ * Run with G_DEBUG=fatal-criticals; built by tests/fuzz/meson.build. */
 
 #include "config.h"
 
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 
 #include <gio/gunixsocketaddress.h>
@@ -21,8 +13,7 @@
 
 #include "berth-lima-qmp.h"
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+#include "fuzz-common.h"
 
 typedef struct
 {
@@ -50,7 +41,6 @@ serve (gpointer user_data)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  static gchar *dir;
   g_autofree gchar *path = NULL;
   g_autoptr (GSocketAddress) address = NULL;
   g_autoptr (BerthLimaQmp) qmp = NULL;
@@ -59,9 +49,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   Server server = { 0 };
   GThread *thread;
 
-  if (dir == NULL && (dir = g_dir_make_tmp ("fuzz-qmp-XXXXXX", NULL)) == NULL)
-    abort ();
-  path = g_build_filename (dir, "qmp.sock", NULL);
+  path = g_build_filename (berth_fuzz_work_dir (), "qmp.sock", NULL);
   g_unlink (path);
   address = g_unix_socket_address_new (path);
   server.listener = g_socket_listener_new ();

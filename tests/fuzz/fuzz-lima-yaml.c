@@ -1,31 +1,21 @@
 /* libFuzzer target for lima.yaml input: the bytes are parsed as lima.yaml;
  * what parses is written back, read again (it must, and say the same), and
  * turned into cidata's lima.env and etc_environment (which may refuse it,
- * never crash). Run with G_DEBUG=fatal-criticals so that a critical reached
- * from input counts as a crash. Not built by meson; by hand, e.g.:
- *
- *   clang -g -fsanitize=fuzzer,address,undefined -Icore -Iplugins/lima -I<builddir> \
- *     plugins/lima/tests/fuzz-lima-yaml.c plugins/lima/berth-lima-{config,yaml,cidata,instance}.c \
- *     <builddir>/core/libberth-1.so \
- *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0 yaml-0.1 libarchive)
+ * never crash). Built by tests/fuzz/meson.build; run with
+ * G_DEBUG=fatal-criticals so that a critical reached from input counts as a
+ * crash.
  *
  * Round trips are written to a temporary directory; point TMPDIR at a
  * RAM-backed directory to spare the disk. */
 
 #include "config.h"
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include <glib/gstdio.h>
 
 #include "berth-lima-cidata.h"
 #include "berth-lima-yaml.h"
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static gchar *work_dir;
+#include "fuzz-common.h"
 
 static void
 assert_same (const BerthLimaConfig *a, const BerthLimaConfig *b)
@@ -77,12 +67,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree gchar *lima_env = NULL;
   g_autofree gchar *etc_environment = NULL;
 
-  if (work_dir == NULL)
-    {
-      work_dir = g_dir_make_tmp ("berth-fuzz-lima-yaml-XXXXXX", NULL);
-      g_assert_nonnull (work_dir);
-    }
-
   config = berth_lima_yaml_parse ((const gchar *)data, size, "fuzz", "fuzz.yaml", &error);
   if (config == NULL)
     {
@@ -90,7 +74,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       return 0;
     }
 
-  instance = g_build_filename (work_dir, config->name, NULL);
+  instance = g_build_filename (berth_fuzz_work_dir (), config->name, NULL);
   g_mkdir (instance, 0700);
   path = g_build_filename (instance, "lima.yaml", NULL);
   if (!berth_lima_yaml_write (path, config, &error))

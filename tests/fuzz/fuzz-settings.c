@@ -1,28 +1,18 @@
 /* libFuzzer target for settings input: the bytes are read as a settings
- * file (parse, migrate or import, fill in, validate, diff), as an update
- * (merge, validate, write) and as Rancher Desktop's settings to import.
- * Run with G_DEBUG=fatal-criticals so that a critical reached from input
- * counts as a crash. Build by hand with the settings code compiled in, so
- * that libFuzzer sees its coverage, e.g.:
- *
- *   clang -g -fsanitize=fuzzer,address,undefined -Icore -I<builddir> \
- *     tests/fuzz/fuzz-settings.c core/berth-settings.c \
- *     core/berth-settings-import.c core/berth-error.c core/berth-enums.c \
- *     $(pkg-config --cflags --libs json-glib-1.0 gio-2.0)
+ * file (parse, migrate, fill in, validate, diff) and as an update (merge,
+ * validate, write). Built by tests/fuzz/meson.build; run with
+ * G_DEBUG=fatal-criticals so that a critical reached from input counts as a
+ * crash.
  *
  * Successful updates are written to a temporary directory; point TMPDIR at
  * a RAM-backed directory to spare the disk. */
 
 #include "config.h"
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+#include "fuzz-common.h"
 
 static BerthSettings *settings;
 
@@ -41,15 +31,12 @@ static void
 ensure_settings (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *dir = NULL;
   g_autofree gchar *path = NULL;
   BerthHostInfo host = fuzz_host ();
 
   if (settings != NULL)
     return;
-  dir = g_dir_make_tmp ("berth-fuzz-settings-XXXXXX", &error);
-  g_assert_no_error (error);
-  path = g_build_filename (dir, "settings.json", NULL);
+  path = g_build_filename (berth_fuzz_work_dir (), "settings.json", NULL);
   settings = berth_settings_new (path, &host);
   berth_settings_load (settings, &error);
   g_assert_no_error (error);
