@@ -72,7 +72,7 @@ typedef struct
 static void
 respond_json (SoupServerMessage *msg, guint status, JsonNode *node)
 {
-  g_autofree gchar *data = json_to_string (node, FALSE);
+  g_autofree gchar *data = berth_json_to_string (node, FALSE);
   gsize len = strlen (data);
 
   soup_server_message_set_status (msg, status, NULL);
@@ -422,7 +422,7 @@ broadcast (BerthApiServer *self, JsonNode *event)
 
   if (self->event_sockets->len == 0)
     return;
-  text = json_to_string (event, FALSE);
+  text = berth_json_to_string (event, FALSE);
   for (guint i = 0; i < self->event_sockets->len; i++)
     {
       SoupWebsocketConnection *conn = g_ptr_array_index (self->event_sockets, i);
@@ -569,7 +569,7 @@ on_event_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
    * first change. */
   hello = build_state_event (self, berth_manager_get_state (self->manager),
                              berth_manager_get_state_reason (self->manager));
-  text = json_to_string (hello, FALSE);
+  text = berth_json_to_string (hello, FALSE);
   soup_websocket_connection_send_text (conn, text);
 }
 
