@@ -15,6 +15,12 @@ G_BEGIN_DECLS
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+/* Called once before the first input, by libFuzzer and by fuzz-replay.c:
+ * drops the code under test's messages, info and debug output (a line for
+ * every input buries libFuzzer's own); warnings and criticals still show. */
+int
+LLVMFuzzerInitialize (int *argc, char ***argv);
+
 /* A directory of this process's own under $TMPDIR, made on the first call
  * and removed with everything in it at exit. */
 const gchar *

@@ -37,6 +37,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  LLVMFuzzerInitialize (&argc, &argv);
 
   if (argc < 2)
     g_error ("usage: %s [GTEST-OPTION…] CORPUS-DIRECTORY…", argv[0]);
