@@ -10,11 +10,9 @@
 
 #include "berth-api-credentials.h"
 #include "berth-api-server.h"
+#include "berth-api-server-private.h"
 
 #define BERTH_API_REALM "berth"
-/* Nesting deeper than this is refused before the parser sees it: json-glib
- * parses recursively, and a megabyte of '[' must not exhaust the stack. */
-#define BERTH_API_MAX_JSON_DEPTH 64
 /* The event stream only talks; what a client sends is read and dropped. */
 #define BERTH_API_MAX_INCOMING_FRAME 4096
 #define BERTH_API_KEEPALIVE_SECONDS 30
@@ -48,14 +46,8 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* What a route expects in the request body. */
-typedef enum
-{
-  BODY_NONE,            /* ignored if sent */
-  BODY_OPTIONAL_OBJECT, /* empty, or a JSON object */
-  BODY_OBJECT,          /* a JSON object */
-} BodyKind;
-
+/* @body is what read_body() made of the request body: NULL, or an object
+ * with only the route's members, each of its type. */
 typedef void (*RouteFunc) (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                            GHashTable *query);
 
@@ -63,7 +55,12 @@ typedef struct
 {
   const gchar *method;
   const gchar *path;
-  BodyKind body;
+  BerthApiBodyKind body;
+  /* For an object: the body's name in messages ("images/pull") and the
+   * members it may have, ended by a NULL name; NULL when the route hands
+   * the object on as it is. */
+  const gchar *what;
+  const BerthApiMember *members;
   RouteFunc func;
 } Route;
 
@@ -288,21 +285,83 @@ json_node_kind (JsonNode *node)
     }
 }
 
-/* NULL with no error for an empty body where @kind allows one. */
-static JsonNode *
-parse_body (SoupServerMessage *msg, BodyKind kind, GError **error)
+/* Refuses what @route does not take in @object: a member it does not name
+ * (the first one, by name), or a member of the wrong type. */
+static gboolean
+check_members (const Route *route, JsonObject *object, GError **error)
 {
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  g_autoptr (GBytes) bytes = NULL;
-  g_autoptr (JsonNode) root = NULL;
-  const gchar *data;
-  gsize len = 0;
+  g_autoptr (GList) names = json_object_get_members (object);
 
-  if (kind == BODY_NONE)
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      gboolean known = FALSE;
+
+      for (const BerthApiMember *m = route->members; m->name != NULL && !known; m++)
+        known = g_str_equal (m->name, l->data);
+      if (!known)
+        {
+          g_autoptr (GString) list = g_string_new (NULL);
+
+          for (const BerthApiMember *m = route->members; m->name != NULL; m++)
+            g_string_append_printf (list, "%s%s", list->len > 0 ? ", " : "", m->name);
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                       "%s does not take \"%s\"; it takes: %s", route->what, (const gchar *)l->data,
+                       list->str);
+          return FALSE;
+        }
+    }
+
+  for (const BerthApiMember *m = route->members; m->name != NULL; m++)
+    {
+      JsonNode *node = json_object_get_member (object, m->name);
+      GType type = node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node)
+                                                                : G_TYPE_INVALID;
+
+      switch (m->type)
+        {
+        case BERTH_API_MEMBER_STRING:
+        case BERTH_API_MEMBER_REQUIRED_STRING:
+          if (node != NULL && type != G_TYPE_STRING)
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "%s \"%s\" is %s; it must be a string", route->what, m->name,
+                           json_node_kind (node));
+              return FALSE;
+            }
+          if (m->type == BERTH_API_MEMBER_REQUIRED_STRING
+              && (node == NULL || json_node_get_string (node)[0] == '\0'))
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "%s needs \"%s\", a non-empty string", route->what, m->name);
+              return FALSE;
+            }
+          break;
+        case BERTH_API_MEMBER_BOOLEAN:
+          if (node != NULL && type != G_TYPE_BOOLEAN)
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "%s \"%s\" is %s; it must be true or false", route->what, m->name,
+                           json_node_kind (node));
+              return FALSE;
+            }
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+  return TRUE;
+}
+
+/* NULL with no error for an empty body where @route allows one, and for a
+ * route that takes none. */
+static JsonNode *
+read_body (const Route *route, const gchar *data, gsize len, GError **error)
+{
+  g_autoptr (JsonNode) root = NULL;
+
+  if (route->body == BERTH_API_BODY_NONE)
     return NULL;
 
-  bytes = soup_message_body_flatten (body);
-  data = g_bytes_get_data (bytes, &len);
   /* JSON's whitespace only counts as empty; and only JSON's is trimmed, so
    * that "{}\f" is refused as it would be with the "\f" in front. */
   while (len > 0
@@ -311,7 +370,7 @@ parse_body (SoupServerMessage *msg, BodyKind kind, GError **error)
     len--;
   if (len == 0)
     {
-      if (kind == BODY_OPTIONAL_OBJECT)
+      if (route->body == BERTH_API_BODY_OPTIONAL_OBJECT)
         return NULL;
       g_set_error_literal (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
                            "The request body is empty; this endpoint takes a JSON object");
@@ -333,84 +392,31 @@ parse_body (SoupServerMessage *msg, BodyKind kind, GError **error)
                    json_node_kind (root));
       return NULL;
     }
+  if (route->members != NULL && !check_members (route, json_node_get_object (root), error))
+    return NULL;
   return g_steal_pointer (&root);
 }
 
-/* Refuses members of @object not in @allowed, naming the first one. */
-static gboolean
-check_members (JsonObject *object, const gchar *what, const gchar *const *allowed, GError **error)
+/* A string member of a body read_body() checked; NULL when absent. */
+static const gchar *
+body_string (JsonNode *body, const gchar *member)
 {
-  g_autoptr (GList) members = json_object_get_members (object);
+  JsonNode *node
+      = body != NULL ? json_object_get_member (json_node_get_object (body), member) : NULL;
 
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      if (!g_strv_contains (allowed, l->data))
-        {
-          g_autofree gchar *list = g_strjoinv (", ", (gchar **)allowed);
-
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                       "%s does not take \"%s\"; it takes: %s", what, (const gchar *)l->data, list);
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return node != NULL ? json_node_get_string (node) : NULL;
 }
 
-/* A member that must be a string when present; NULL when absent. */
+/* A boolean member of a body read_body() checked; @present_out says whether
+ * it was there. */
 static gboolean
-get_optional_string (JsonObject *object, const gchar *what, const gchar *member, const gchar **out,
-                     GError **error)
+body_boolean (JsonNode *body, const gchar *member, gboolean *present_out)
 {
-  JsonNode *node = json_object_get_member (object, member);
+  JsonNode *node
+      = body != NULL ? json_object_get_member (json_node_get_object (body), member) : NULL;
 
-  *out = NULL;
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                   "%s \"%s\" is %s; it must be a string", what, member, json_node_kind (node));
-      return FALSE;
-    }
-  *out = json_node_get_string (node);
-  return TRUE;
-}
-
-/* A member that must be a non-empty string. */
-static gboolean
-get_required_string (JsonObject *object, const gchar *what, const gchar *member, const gchar **out,
-                     GError **error)
-{
-  if (!get_optional_string (object, what, member, out, error))
-    return FALSE;
-  if (*out != NULL && (*out)[0] != '\0')
-    return TRUE;
-  g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA, "%s needs \"%s\", a non-empty string",
-               what, member);
-  return FALSE;
-}
-
-/* A member that must be a boolean when present; @present_out says whether it was. */
-static gboolean
-get_optional_boolean (JsonObject *object, const gchar *what, const gchar *member,
-                      gboolean *present_out, gboolean *out, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, member);
-
-  *present_out = FALSE;
-  *out = FALSE;
-  if (node == NULL)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                   "%s \"%s\" is %s; it must be true or false", what, member,
-                   json_node_kind (node));
-      return FALSE;
-    }
-  *present_out = TRUE;
-  *out = json_node_get_boolean (node);
-  return TRUE;
+  *present_out = node != NULL;
+  return node != NULL && json_node_get_boolean (node);
 }
 
 /* ---- events ----------------------------------------------------------- */
@@ -630,30 +636,89 @@ static void
 route_image_remove (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                     GHashTable *query);
 
-static const Route routes[] = {
-  { "GET", "/v1", BODY_NONE, route_list },
-  { "GET", "/v1/about", BODY_NONE, route_about },
-  { "GET", "/v1/vm", BODY_NONE, route_vm },
-  { "GET", "/v1/settings", BODY_NONE, route_get_settings },
-  { "PUT", "/v1/settings", BODY_OBJECT, route_put_settings },
-  { "PUT", "/v1/propose_settings", BODY_OBJECT, route_propose_settings },
-  { "PUT", "/v1/settings/import", BODY_OBJECT, route_import_settings },
-  { "GET", "/v1/backend_state", BODY_NONE, route_get_backend_state },
-  { "PUT", "/v1/backend_state", BODY_OBJECT, route_put_backend_state },
-  { "PUT", "/v1/shutdown", BODY_NONE, route_shutdown },
-  { "PUT", "/v1/factory_reset", BODY_OPTIONAL_OBJECT, route_factory_reset },
-  { "PUT", "/v1/k8s_reset", BODY_OPTIONAL_OBJECT, route_k8s_reset },
-  { "PUT", "/v1/vm_reset", BODY_NONE, route_vm_reset },
-  { "GET", "/v1/plugins", BODY_NONE, route_plugins },
-  { "GET", "/v1/diagnostic_checks", BODY_NONE, route_diagnostic_checks },
-  { "GET", "/v1/events", BODY_NONE, route_events },
-  { "GET", "/v1/images", BODY_NONE, route_images },
-  { "GET", "/v1/images/namespaces", BODY_NONE, route_image_namespaces },
-  { "POST", "/v1/images/pull", BODY_OBJECT, route_image_pull },
-  { "POST", "/v1/images/build", BODY_OBJECT, route_image_build },
-  { "POST", "/v1/images/tag", BODY_OBJECT, route_image_tag },
-  { "POST", "/v1/images/remove", BODY_OBJECT, route_image_remove },
+#define STRING BERTH_API_MEMBER_STRING
+#define REQUIRED_STRING BERTH_API_MEMBER_REQUIRED_STRING
+#define BOOLEAN BERTH_API_MEMBER_BOOLEAN
+static const BerthApiMember backend_state_members[]
+    = { { "vmState", STRING }, { "locked", BOOLEAN }, { NULL } };
+static const BerthApiMember factory_reset_members[] = { { "keepSystemImages", BOOLEAN }, { NULL } };
+static const BerthApiMember k8s_reset_members[] = { { "mode", STRING }, { NULL } };
+static const BerthApiMember image_pull_members[]
+    = { { "ref", REQUIRED_STRING }, { "namespace", STRING }, { NULL } };
+static const BerthApiMember image_build_members[]
+    = { { "context", REQUIRED_STRING }, { "tag", STRING }, { "namespace", STRING }, { NULL } };
+static const BerthApiMember image_tag_members[] = {
+  { "source", REQUIRED_STRING }, { "target", REQUIRED_STRING }, { "namespace", STRING }, { NULL }
 };
+static const BerthApiMember image_remove_members[]
+    = { { "ref", REQUIRED_STRING }, { "namespace", STRING }, { NULL } };
+#undef STRING
+#undef REQUIRED_STRING
+#undef BOOLEAN
+
+#define NO_BODY BERTH_API_BODY_NONE, NULL, NULL
+static const Route routes[] = {
+  { "GET", "/v1", NO_BODY, route_list },
+  { "GET", "/v1/about", NO_BODY, route_about },
+  { "GET", "/v1/vm", NO_BODY, route_vm },
+  { "GET", "/v1/settings", NO_BODY, route_get_settings },
+  { "PUT", "/v1/settings", BERTH_API_BODY_OBJECT, NULL, NULL, route_put_settings },
+  { "PUT", "/v1/propose_settings", BERTH_API_BODY_OBJECT, NULL, NULL, route_propose_settings },
+  { "PUT", "/v1/settings/import", BERTH_API_BODY_OBJECT, NULL, NULL, route_import_settings },
+  { "GET", "/v1/backend_state", NO_BODY, route_get_backend_state },
+  { "PUT", "/v1/backend_state", BERTH_API_BODY_OBJECT, "backend_state", backend_state_members,
+    route_put_backend_state },
+  { "PUT", "/v1/shutdown", NO_BODY, route_shutdown },
+  { "PUT", "/v1/factory_reset", BERTH_API_BODY_OPTIONAL_OBJECT, "factory_reset",
+    factory_reset_members, route_factory_reset },
+  { "PUT", "/v1/k8s_reset", BERTH_API_BODY_OPTIONAL_OBJECT, "k8s_reset", k8s_reset_members,
+    route_k8s_reset },
+  { "PUT", "/v1/vm_reset", NO_BODY, route_vm_reset },
+  { "GET", "/v1/plugins", NO_BODY, route_plugins },
+  { "GET", "/v1/diagnostic_checks", NO_BODY, route_diagnostic_checks },
+  { "GET", "/v1/events", NO_BODY, route_events },
+  { "GET", "/v1/images", NO_BODY, route_images },
+  { "GET", "/v1/images/namespaces", NO_BODY, route_image_namespaces },
+  { "POST", "/v1/images/pull", BERTH_API_BODY_OBJECT, "images/pull", image_pull_members,
+    route_image_pull },
+  { "POST", "/v1/images/build", BERTH_API_BODY_OBJECT, "images/build", image_build_members,
+    route_image_build },
+  { "POST", "/v1/images/tag", BERTH_API_BODY_OBJECT, "images/tag", image_tag_members,
+    route_image_tag },
+  { "POST", "/v1/images/remove", BERTH_API_BODY_OBJECT, "images/remove", image_remove_members,
+    route_image_remove },
+};
+#undef NO_BODY
+
+gboolean
+berth_api_server_get_route (guint index, const gchar **method_out, const gchar **path_out,
+                            BerthApiBodyKind *kind_out, const BerthApiMember **members_out)
+{
+  if (index >= G_N_ELEMENTS (routes))
+    return FALSE;
+  if (method_out != NULL)
+    *method_out = routes[index].method;
+  if (path_out != NULL)
+    *path_out = routes[index].path;
+  if (kind_out != NULL)
+    *kind_out = routes[index].body;
+  if (members_out != NULL)
+    *members_out = routes[index].members;
+  return TRUE;
+}
+
+JsonNode *
+berth_api_server_read_body (const gchar *method, const gchar *path, const gchar *data, gsize length,
+                            GError **error)
+{
+  g_return_val_if_fail (method != NULL && path != NULL, NULL);
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    if (g_str_equal (routes[i].method, method) && g_str_equal (routes[i].path, path))
+      return read_body (&routes[i], data != NULL ? data : "", length, error);
+  g_return_val_if_reached (NULL);
+}
 
 static void
 route_list (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
@@ -851,21 +916,13 @@ static void
 route_put_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                          GHashTable *query)
 {
-  static const gchar *const allowed[] = { "vmState", "locked", NULL };
-  JsonObject *object = json_node_get_object (body);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) answer = NULL;
-  const gchar *vm_state = NULL;
-  gboolean has_locked = FALSE, locked = FALSE;
+  const gchar *vm_state = body_string (body, "vmState");
+  gboolean has_locked = FALSE;
+  gboolean locked = body_boolean (body, "locked", &has_locked);
   gboolean want_started = FALSE;
 
-  if (!check_members (object, "backend_state", allowed, &error)
-      || !get_optional_string (object, "backend_state", "vmState", &vm_state, &error)
-      || !get_optional_boolean (object, "backend_state", "locked", &has_locked, &locked, &error))
-    {
-      respond_error (msg, error);
-      return;
-    }
   if (vm_state != NULL)
     {
       if (g_ascii_strcasecmp (vm_state, "STARTED") == 0)
@@ -929,18 +986,8 @@ static void
 route_factory_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                      GHashTable *query)
 {
-  static const gchar *const allowed[] = { "keepSystemImages", NULL };
   g_autoptr (GError) error = NULL;
-  gboolean has_keep = FALSE, keep = FALSE;
 
-  if (body != NULL
-      && (!check_members (json_node_get_object (body), "factory_reset", allowed, &error)
-          || !get_optional_boolean (json_node_get_object (body), "factory_reset",
-                                    "keepSystemImages", &has_keep, &keep, &error)))
-    {
-      respond_error (msg, error);
-      return;
-    }
   if (!berth_manager_check_reset (self->manager, BERTH_RESET_FACTORY, &error))
     {
       respond_error (msg, error);
@@ -955,20 +1002,11 @@ route_factory_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *bod
 static void
 route_k8s_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
 {
-  static const gchar *const allowed[] = { "mode", NULL };
   g_autoptr (GError) error = NULL;
-  const gchar *mode = NULL;
+  const gchar *mode = body_string (body, "mode");
   BerthResetKind kind = BERTH_RESET_KUBERNETES_FAST;
   g_autofree gchar *message = NULL;
 
-  if (body != NULL
-      && (!check_members (json_node_get_object (body), "k8s_reset", allowed, &error)
-          || !get_optional_string (json_node_get_object (body), "k8s_reset", "mode", &mode,
-                                   &error)))
-    {
-      respond_error (msg, error);
-      return;
-    }
   if (mode == NULL || g_str_equal (mode, "fast"))
     kind = BERTH_RESET_KUBERNETES_FAST;
   else if (g_str_equal (mode, "wipe"))
@@ -1143,15 +1181,14 @@ image_processor_or_respond (BerthApiServer *self, SoupServerMessage *msg)
   return processor;
 }
 
-/* The optional "namespace" member of an image request's body. */
-static gboolean
-get_namespace_member (JsonObject *object, const gchar *what, const gchar **ns, GError **error)
+/* The optional "namespace" member of an image request's body; NULL when
+ * absent or empty. */
+static const gchar *
+body_namespace (JsonNode *body)
 {
-  if (!get_optional_string (object, what, "namespace", ns, error))
-    return FALSE;
-  if (*ns != NULL && (*ns)[0] == '\0')
-    *ns = NULL;
-  return TRUE;
+  const gchar *ns = body_string (body, "namespace");
+
+  return ns != NULL && ns[0] != '\0' ? ns : NULL;
 }
 
 static void
@@ -1252,19 +1289,10 @@ image_operation_done (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 route_image_pull (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
 {
-  static const gchar *const allowed[] = { "ref", "namespace", NULL };
-  JsonObject *object = json_node_get_object (body);
   BerthImageProcessor *processor;
-  g_autoptr (GError) error = NULL;
-  const gchar *ref = NULL, *ns = NULL;
+  const gchar *ref = body_string (body, "ref");
+  const gchar *ns = body_namespace (body);
 
-  if (!check_members (object, "images/pull", allowed, &error)
-      || !get_required_string (object, "images/pull", "ref", &ref, &error)
-      || !get_namespace_member (object, "images/pull", &ns, &error))
-    {
-      respond_error (msg, error);
-      return;
-    }
   if ((processor = image_processor_or_respond (self, msg)) == NULL)
     return;
   berth_image_processor_pull_async (
@@ -1275,20 +1303,11 @@ route_image_pull (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, 
 static void
 route_image_build (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
 {
-  static const gchar *const allowed[] = { "context", "tag", "namespace", NULL };
-  JsonObject *object = json_node_get_object (body);
   BerthImageProcessor *processor;
-  g_autoptr (GError) error = NULL;
-  const gchar *context = NULL, *tag = NULL, *ns = NULL;
+  const gchar *context = body_string (body, "context");
+  const gchar *tag = body_string (body, "tag");
+  const gchar *ns = body_namespace (body);
 
-  if (!check_members (object, "images/build", allowed, &error)
-      || !get_required_string (object, "images/build", "context", &context, &error)
-      || !get_optional_string (object, "images/build", "tag", &tag, &error)
-      || !get_namespace_member (object, "images/build", &ns, &error))
-    {
-      respond_error (msg, error);
-      return;
-    }
   if (tag != NULL && tag[0] == '\0')
     tag = NULL;
   if ((processor = image_processor_or_respond (self, msg)) == NULL)
@@ -1303,20 +1322,11 @@ route_image_build (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
 static void
 route_image_tag (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
 {
-  static const gchar *const allowed[] = { "source", "target", "namespace", NULL };
-  JsonObject *object = json_node_get_object (body);
   BerthImageProcessor *processor;
-  g_autoptr (GError) error = NULL;
-  const gchar *source = NULL, *target = NULL, *ns = NULL;
+  const gchar *source = body_string (body, "source");
+  const gchar *target = body_string (body, "target");
+  const gchar *ns = body_namespace (body);
 
-  if (!check_members (object, "images/tag", allowed, &error)
-      || !get_required_string (object, "images/tag", "source", &source, &error)
-      || !get_required_string (object, "images/tag", "target", &target, &error)
-      || !get_namespace_member (object, "images/tag", &ns, &error))
-    {
-      respond_error (msg, error);
-      return;
-    }
   if ((processor = image_processor_or_respond (self, msg)) == NULL)
     return;
   berth_image_processor_tag_async (
@@ -1328,19 +1338,10 @@ route_image_tag (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, G
 static void
 route_image_remove (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
 {
-  static const gchar *const allowed[] = { "ref", "namespace", NULL };
-  JsonObject *object = json_node_get_object (body);
   BerthImageProcessor *processor;
-  g_autoptr (GError) error = NULL;
-  const gchar *ref = NULL, *ns = NULL;
+  const gchar *ref = body_string (body, "ref");
+  const gchar *ns = body_namespace (body);
 
-  if (!check_members (object, "images/remove", allowed, &error)
-      || !get_required_string (object, "images/remove", "ref", &ref, &error)
-      || !get_namespace_member (object, "images/remove", &ns, &error))
-    {
-      respond_error (msg, error);
-      return;
-    }
   if ((processor = image_processor_or_respond (self, msg)) == NULL)
     return;
   berth_image_processor_remove_async (processor, ref, ns, NULL, image_operation_done,
@@ -1404,7 +1405,15 @@ handle_request (SoupServer *server, SoupServerMessage *msg, const gchar *path, G
       return;
     }
 
-  body = parse_body (msg, route->body, &error);
+  if (route->body != BERTH_API_BODY_NONE)
+    {
+      g_autoptr (GBytes) bytes
+          = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+      gsize length = 0;
+      const gchar *data = g_bytes_get_data (bytes, &length);
+
+      body = read_body (route, data != NULL ? data : "", length, &error);
+    }
   if (error != NULL)
     {
       respond_error (msg, error);
