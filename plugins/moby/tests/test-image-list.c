@@ -850,6 +850,11 @@ static void
 test_scan_report (void)
 {
   const gchar *report = "{\"SchemaVersion\":2,\"Results\":[]}";
+  static const gchar *const not_json[] = {
+    "{\"SchemaVersion\": 02}",
+    "{\"Results\": [{\"Target\": \"x\", \"Vulnerabilities\": [{\"ID\": 1}, }",
+    "{\"SchemaVersion\": 2} trailing",
+  };
   g_autofree gchar *deep = g_strnfill (100, '[');
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) node
@@ -865,6 +870,18 @@ test_scan_report (void)
   g_assert_null (berth_image_scan_report_parse ("FATAL no db", 11, "trivy", &error));
   g_assert_nonnull (strstr (error->message, "trivy printed something that is not a JSON report"));
   g_clear_error (&error);
+  /* JSON and nothing wider, nor a document cut short (json-glib leaked
+   * what it had read of one). */
+  for (gsize i = 0; i < G_N_ELEMENTS (not_json); i++)
+    {
+      g_assert_null (
+          berth_image_scan_report_parse (not_json[i], strlen (not_json[i]), "trivy", &error));
+      g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message,
+                                "trivy printed something that is not a JSON report: "
+                                "the report is not valid JSON"));
+      g_clear_error (&error);
+    }
   g_assert_null (berth_image_scan_report_parse ("", 0, "trivy", &error));
   g_assert_cmpstr (error->message, ==, "trivy printed nothing where a JSON report was expected");
 }
