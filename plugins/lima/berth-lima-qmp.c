@@ -7,7 +7,11 @@
 #include <gio/gunixsocketaddress.h>
 
 #include "berth-error.h"
+#include "berth-json.h"
 #include "berth-lima-qmp.h"
+
+/* QMP's messages nest a few levels; more is not QEMU talking. */
+#define QMP_MAX_DEPTH 32
 
 struct _BerthLimaQmp
 {
@@ -162,24 +166,25 @@ read_reply (BerthLimaQmp *self, GCancellable *cancellable, GError **error)
   for (;;)
     {
       g_autofree gchar *line = read_line (self, cancellable, error);
-      g_autoptr (JsonParser) parser = NULL;
       g_autoptr (GError) parse_error = NULL;
-      JsonNode *root;
+      g_autoptr (JsonNode) root = NULL;
 
       if (line == NULL)
         return NULL;
       if (line[0] == '\0')
         continue;
-      parser = json_parser_new ();
-      if (!json_parser_load_from_data (parser, line, -1, &parse_error))
+      /* RFC 8259, checked before json-glib sees it: json-glib alone reads
+       * wider JSON as other values, and leaks what it built of a line it
+       * then refuses. */
+      root = berth_json_parse (line, strlen (line), QMP_MAX_DEPTH, "the message", &parse_error);
+      if (root == NULL)
         {
           g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
                        "QEMU sent something that is not JSON on %s: %s", self->socket_path,
                        parse_error->message);
           return NULL;
         }
-      root = json_parser_get_root (parser);
-      if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+      if (!JSON_NODE_HOLDS_OBJECT (root))
         {
           g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
                        "QEMU sent a QMP message that is not an object on %s", self->socket_path);
@@ -187,7 +192,7 @@ read_reply (BerthLimaQmp *self, GCancellable *cancellable, GError **error)
         }
       if (json_object_has_member (json_node_get_object (root), "event"))
         continue;
-      return json_node_copy (root);
+      return g_steal_pointer (&root);
     }
 }
 

@@ -448,6 +448,7 @@ typedef struct
   GSocketListener *listener;
   GPtrArray *received; /* lines from the client */
   gboolean long_line;  /* answer query-status with an endless line */
+  const gchar *reply;  /* answer query-status with this line instead */
 } FakeQemu;
 
 static void
@@ -489,6 +490,11 @@ fake_qemu_thread (gpointer user_data)
               g_autofree gchar *big = g_strnfill (BERTH_LIMA_QMP_MAX_LINE + 10, 'x');
 
               g_output_stream_write_all (out, big, strlen (big), NULL, NULL, NULL);
+              continue;
+            }
+          if (fake->reply != NULL)
+            {
+              send_line (out, fake->reply);
               continue;
             }
           /* An event first: the client must skip it. */
@@ -569,6 +575,27 @@ test_qmp (void)
   g_clear_error (&error);
   g_clear_object (&qmp);
   g_thread_join (thread);
+
+  /* Only JSON: neither a reply cut short nor one that json-glib alone
+   * would read as something else (010 as 8). */
+  fake.long_line = FALSE;
+  for (guint i = 0; i < 2; i++)
+    {
+      fake.reply = i == 0
+                       ? "{\"return\": {\"status\": \"running\", \"running\": tr"
+                       : "{\"return\": {\"status\": \"running\", \"running\": true, \"n\": 010}}";
+      thread = g_thread_new ("fake-qemu", fake_qemu_thread, &fake);
+      qmp = berth_lima_qmp_connect_sync (path, 5000, NULL, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&status, g_free);
+      status = berth_lima_qmp_query_status_sync (qmp, NULL, NULL, &error);
+      g_assert_null (status);
+      g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message, "QEMU sent something that is not JSON"));
+      g_clear_error (&error);
+      g_clear_object (&qmp);
+      g_thread_join (thread);
+    }
 
   /* Nothing listening: the error names the socket. */
   g_socket_listener_close (fake.listener);
