@@ -14,7 +14,9 @@
  *   nothing and is not taken for a corrupt file;
  * - as a file, a version 5 settings.json that loads holds every value that
  *   was in it; one that does not parse is moved aside intact; one that is
- *   refused is left alone.
+ *   refused is left alone;
+ * - as Rancher Desktop's settings to import, what is carried over passes
+ *   Berth's validation, and the input is not changed.
  *
  * Built by tests/fuzz/meson.build; run with G_DEBUG=fatal-criticals so that
  * a critical reached from input counts as a crash. Each input writes a few
@@ -27,6 +29,7 @@
 
 #include <glib/gstdio.h>
 
+#include "berth-settings-import.h"
 #include "berth-settings.h"
 #include "berth-settings-private.h"
 
@@ -222,6 +225,24 @@ fuzz_file (const gchar *dir, const uint8_t *data, size_t size, JsonNode *sent)
   berth_fuzz_json_assert_equal (loaded_again, loaded, "settings.json loaded a second time");
 }
 
+/* As Rancher Desktop's settings to import: what is carried over, Berth's
+ * validation takes, and the input is left as it was. */
+static void
+fuzz_import (JsonNode *parsed)
+{
+  BerthHostInfo host
+      = { .platform = BERTH_PLATFORM_LINUX, .total_memory_bytes = (guint64)16 << 30, .n_cpus = 8 };
+  g_autoptr (JsonNode) unchanged = json_node_copy (parsed);
+  g_autoptr (BerthSettingsImport) import = NULL;
+
+  berth_settings_is_rancher_desktop (parsed);
+  import = berth_settings_import_new (parsed, &host, NULL);
+  if (import != NULL)
+    g_assert_true (
+        berth_settings_validate (berth_settings_import_get_settings (import), &host, NULL));
+  g_assert_true (json_node_equal (parsed, unchanged));
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -243,6 +264,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       g_assert_nonnull (sent);
       berth_fuzz_json_assert_equal (parsed, sent, "the update as Berth reads it");
     }
+
+  if (parsed != NULL)
+    fuzz_import (parsed);
 
   g_mkdir_with_parents (dir, 0700);
   if (parsed != NULL)
