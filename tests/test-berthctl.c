@@ -1435,6 +1435,183 @@ test_vm_shell (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* ---- logs ---------------------------------------------------------------- */
+
+static gchar *
+logs_dir (Fixture *f)
+{
+  return g_build_filename (f->root, "state", "berth", "logs", NULL);
+}
+
+/* berthctl logs -f, running, with what it printed so far. */
+typedef struct
+{
+  GSubprocess *process;
+  GString *out;
+  gchar buffer[4096];
+  gboolean done;
+} Follower;
+
+static void
+follower_read (Follower *follower);
+
+static void
+on_follower_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Follower *follower = data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+
+  if (n <= 0)
+    {
+      follower->done = TRUE;
+      return;
+    }
+  g_string_append_len (follower->out, follower->buffer, n);
+  follower_read (follower);
+}
+
+static void
+follower_read (Follower *follower)
+{
+  g_input_stream_read_async (g_subprocess_get_stdout_pipe (follower->process), follower->buffer,
+                             sizeof follower->buffer, G_PRIORITY_DEFAULT, NULL, on_follower_read,
+                             follower);
+}
+
+typedef struct
+{
+  Follower *follower;
+  const gchar *needle;
+} FollowerWait;
+
+static gboolean
+follower_printed (gpointer data)
+{
+  FollowerWait *wait = data;
+
+  return strstr (wait->follower->out->str, wait->needle) != NULL || wait->follower->done;
+}
+
+static void
+assert_follower_prints (Follower *follower, const gchar *needle)
+{
+  FollowerWait wait = { follower, needle };
+
+  berth_test_iterate_until (follower_printed, &wait, 30);
+  if (strstr (follower->out->str, needle) == NULL)
+    g_error ("berthctl logs -f printed \"%s\", not \"%s\"", follower->out->str, needle);
+}
+
+/* The logs are listed, printed and followed across a rotation, without a
+ * berthd; an unknown one is named with the known ones. */
+static void
+test_logs (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *dir = logs_dir (f);
+  g_autofree gchar *lima_log = g_build_filename (dir, "lima.log", NULL);
+  g_autofree gchar *lima_rotated = g_build_filename (dir, "lima.log.1", NULL);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  Follower follower = { 0 };
+  Run r = berthctl (f, "logs", NULL);
+
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "No logs yet in"));
+  run_clear (&r);
+
+  start_daemon (f);
+  r = berthctl (f, "logs", "berthd", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "starting (pid"));
+  run_clear (&r);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  berth_test_write_file (lima_log, "first line\n", 0600);
+  r = berthctl (f, "logs", "-o", "json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  {
+    JsonObject *o = parse_object (r.out, parser);
+    JsonArray *components = json_object_get_array_member (o, "components");
+
+    g_assert_cmpstr (json_object_get_string_member (o, "directory"), ==, dir);
+    g_assert_cmpuint (json_array_get_length (components), >=, 2);
+    g_assert_cmpstr (json_array_get_string_element (components, 0), ==, "berthd");
+  }
+  run_clear (&r);
+
+  r = berthctl (f, "logs", "nonesuch", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "There is no log of \"nonesuch\""));
+  g_assert_nonnull (strstr (r.err, "berthd, "));
+  g_assert_nonnull (strstr (r.err, "lima"));
+  run_clear (&r);
+  r = berthctl (f, "logs", "../settings", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  run_clear (&r);
+  r = berthctl (f, "logs", "--follow", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--follow needs a COMPONENT"));
+  run_clear (&r);
+
+  /* Follow: what is appended, then the new file after a rotation. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_environ (launcher, f->envp);
+  g_subprocess_launcher_set_child_setup (launcher, berth_test_die_with_parent, NULL, NULL);
+  follower.out = g_string_new (NULL);
+  follower.process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("BERTHCTL"), "logs",
+                                                  "-f", "lima", NULL);
+  g_assert_no_error (error);
+  follower_read (&follower);
+  assert_follower_prints (&follower, "first line\n");
+  {
+    g_autoptr (GFile) file = g_file_new_for_path (lima_log);
+    g_autoptr (GFileOutputStream) out = g_file_append_to (file, G_FILE_CREATE_NONE, NULL, &error);
+
+    g_assert_no_error (error);
+    g_output_stream_write_all (G_OUTPUT_STREAM (out), "appended\n", 9, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  assert_follower_prints (&follower, "first line\nappended\n");
+  g_assert_cmpint (g_rename (lima_log, lima_rotated), ==, 0);
+  berth_test_write_file (lima_log, "after rotation\n", 0600);
+  assert_follower_prints (&follower, "appended\nafter rotation\n");
+  g_subprocess_force_exit (follower.process);
+  g_subprocess_wait (follower.process, NULL, NULL);
+  g_clear_object (&follower.process);
+  g_string_free (follower.out, TRUE);
+}
+
+/* berthd started by systemd logs to the journal; berthctl logs berthd
+ * then reads the journal. (journalctl here is a fake that prints how it
+ * was called: the container has no systemd.) */
+static void
+test_logs_journal (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *dir = logs_dir (f);
+  g_autofree gchar *log = g_build_filename (dir, "berthd.log", NULL);
+  g_autofree gchar *bin = g_build_filename (f->root, "bin", NULL);
+  g_autofree gchar *journalctl = g_build_filename (bin, "journalctl", NULL);
+  g_autofree gchar *path = g_strconcat (bin, ":", g_getenv ("PATH"), NULL);
+  Run r;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0700), ==, 0);
+  berth_test_write_file (journalctl, "#!/bin/sh\necho \"fake journalctl (a test stand-in): $*\"\n",
+                         0755);
+  berth_test_write_file (log,
+                         "2026-12-02T10:00:00Z MESSAGE berthd[1]: Berth: logging to the systemd "
+                         "journal; read it with journalctl --user -u berthd.service\n",
+                         0600);
+  f->envp = g_environ_setenv (f->envp, "PATH", path, TRUE);
+  r = berthctl (f, "logs", "-f", "berthd", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==,
+                   "fake journalctl (a test stand-in): --user --unit berthd.service --no-pager "
+                   "--follow\n");
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1464,5 +1641,7 @@ main (int argc, char **argv)
   ADD ("/berthctl/port-option", test_port_option);
   ADD ("/berthctl/reset-and-diagnostics", test_reset_and_diagnostics);
   ADD ("/berthctl/completion", test_completion);
+  ADD ("/berthctl/logs", test_logs);
+  ADD ("/berthctl/logs/journal", test_logs_journal);
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 #include "berthctl-flags.h"
 #include "berthctl-images.h"
 #include "berthctl-launch.h"
+#include "berthctl-logs.h"
 #include "berthctl-remote.h"
 #include "berthctl-wait.h"
 
@@ -214,6 +215,74 @@ cmd_paths (BerthctlOptions *opts, int argc, char **argv)
       root = json_builder_get_root (b);
       print_json (root);
     }
+  return EXIT_OK;
+}
+
+static int
+cmd_logs (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthPaths) paths = berth_paths_new ();
+  g_autoptr (GPtrArray) names = NULL;
+  gboolean follow = FALSE;
+  GOptionEntry entries[] = {
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing what is appended", NULL },
+    OUTPUT_ENTRY,
+    { NULL },
+  };
+
+  if (!parse_options (opts, "logs", "[COMPONENT]",
+                      "Show the log of a component of Berth (berthd, lima, …), or list them.",
+                      entries, NULL, FALSE, &argc, &argv, &error)
+      || !check_output_option (opts, &error))
+    return fail (error);
+  if (argc > 2)
+    {
+      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "unexpected argument \"%s\"; see berthctl logs --help", argv[2]);
+      return fail (error);
+    }
+  if (argc == 2)
+    {
+      if (want_json (opts))
+        {
+          g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "-o json lists the logs; a log itself is printed as it is");
+          return fail (error);
+        }
+      return berthctl_logs_show (paths->logs, argv[1], follow, &error) ? EXIT_OK : fail (error);
+    }
+  if (follow)
+    {
+      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "--follow needs a COMPONENT; berthctl logs lists them");
+      return fail (error);
+    }
+  names = berthctl_logs_list (paths->logs, &error);
+  if (names == NULL)
+    return fail (error);
+  if (want_json (opts))
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "directory");
+      json_builder_add_string_value (b, paths->logs);
+      json_builder_set_member_name (b, "components");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < names->len; i++)
+        json_builder_add_string_value (b, g_ptr_array_index (names, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+      return EXIT_OK;
+    }
+  if (names->len == 0)
+    g_print ("No logs yet in %s\n", paths->logs);
+  for (guint i = 0; i < names->len; i++)
+    g_print ("%s\n", (const gchar *)g_ptr_array_index (names, i));
   return EXIT_OK;
 }
 
@@ -1178,6 +1247,7 @@ static const BerthctlCommand commands[] = {
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },
   { "paths", "Show where Berth keeps its files", cmd_paths },
+  { "logs", "Show Berth's logs (-f follows)", cmd_logs },
   { "version", "Show the version", cmd_version },
   { "completion", "Print a shell completion script (bash)", cmd_completion },
 };

@@ -2232,7 +2232,7 @@ test_factory_reset (Fixture *f, gconstpointer data)
 {
   g_autofree gchar *cached = g_build_filename (f->cache, "berth", "download", "leftover", NULL);
   g_autofree gchar *vm_file = g_build_filename (f->data, "berth", "lima", "0", "diffdisk", NULL);
-  g_autofree gchar *log = g_build_filename (f->data, "berth", "logs", "berthd.log", NULL);
+  g_autofree gchar *log = g_build_filename (f->root, ".local", "state", "berth", "logs", "berthd.log", NULL);
   g_autofree gchar *default_ns = NULL;
 
   daemon_start (f);
@@ -2309,7 +2309,7 @@ test_factory_reset (Fixture *f, gconstpointer data)
 static gchar *
 read_log (Fixture *f)
 {
-  g_autofree gchar *log = g_build_filename (f->data, "berth", "logs", "berthd.log", NULL);
+  g_autofree gchar *log = g_build_filename (f->root, ".local", "state", "berth", "logs", "berthd.log", NULL);
   gchar *text = NULL;
 
   g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
