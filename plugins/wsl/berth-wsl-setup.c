@@ -378,24 +378,27 @@ init_data_distribution (BerthWslSetup *setup, GCancellable *cancellable, GError 
   g_strv_builder_add_many (members, "/bin/busybox", "tar", "-cf", "-", "-C", "/", NULL);
   if (!registered)
     {
+      static const gchar script[] = "for d in /etc/rancher /var/lib; do mkdir -p \"$d\"; done; "
+                                    "shift; for f; do [ -e \"$f\" ] && echo \"${f#/}\"; done; true";
+      g_autoptr (GStrvBuilder) probe = g_strv_builder_new ();
+      g_auto (GStrv) probe_argv = NULL;
+      g_auto (GStrv) found = NULL;
+      g_autofree gchar *out = NULL;
+
       progress (setup, "Initializing the WSL data distribution");
-      for (guint i = 0; data_dirs[i] != NULL; i++)
-        {
-          const gchar *const mkdir_argv[] = { "/bin/busybox", "mkdir", "-p", data_dirs[i], NULL };
-
-          if (!exec_ok (setup, setup->distro, mkdir_argv, NULL, cancellable, error))
-            return FALSE;
-        }
-      for (guint i = 0; data_required[i] != NULL; i++)
-        {
-          gboolean exists = FALSE;
-
-          if (!path_test (setup, setup->distro, "-e", data_required[i], &exists, cancellable,
-                          error))
-            return FALSE;
-          if (exists)
-            g_strv_builder_add (members, data_required[i] + 1);
-        }
+      /* One call: the data directories made, the required files that exist
+       * named (they differ between versions of the distribution). */
+      g_strv_builder_add_many (probe, "/bin/busybox", "sh", "-c", script, "sh", "-", NULL);
+      g_strv_builder_addv (probe, (const char **)data_required);
+      probe_argv = g_strv_builder_end (probe);
+      out = exec_text (setup, setup->distro, (const gchar *const *)probe_argv, cancellable, error);
+      if (out == NULL)
+        return FALSE;
+      found = g_strsplit (out, "\n", -1);
+      for (guint i = 0; found[i] != NULL; i++)
+        for (guint k = 0; data_required[k] != NULL; k++)
+          if (g_str_equal (found[i], data_required[k] + 1))
+            g_strv_builder_add (members, data_required[k] + 1);
       for (guint i = 0; data_dirs[i] != NULL; i++)
         g_strv_builder_add (members, data_dirs[i] + 1);
     }
