@@ -174,3 +174,104 @@ berth_wsl_integration_sync (BerthWslExe *exe, JsonObject *wanted, const gchar *k
   json_node_set_object (node, list);
   return node;
 }
+
+/* ---- in a worker thread, for the plugin --------------------------------------- */
+
+typedef struct
+{
+  JsonObject *wanted; /* NULL: remove everything */
+  gchar *kubeconfig;
+  gchar *logs_dir;
+  BerthWslSyncedFunc synced;
+  JsonNode *list;
+  GStrv warnings;
+} SyncData;
+
+static void
+sync_data_free (SyncData *data)
+{
+  g_clear_pointer (&data->wanted, json_object_unref);
+  g_free (data->kubeconfig);
+  g_free (data->logs_dir);
+  g_clear_pointer (&data->list, json_node_unref);
+  g_strfreev (data->warnings);
+  g_free (data);
+}
+
+static void
+sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  SyncData *data = task_data;
+  g_autoptr (BerthWslExe) exe = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* No wsl.exe: no distribution to integrate with. */
+  exe = berth_wsl_exe_find (data->logs_dir, NULL);
+  if (exe == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  data->list = berth_wsl_integration_sync (exe, data->wanted, data->kubeconfig, &data->warnings,
+                                           cancellable, &error);
+  if (data->list == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+sync_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SyncData *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      berth_error_convert (&error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (data->list != NULL)
+    data->synced (source, data->list, data->warnings, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The host's kubeconfig: the first of $KUBECONFIG, else ~/.kube/config. */
+static gchar *
+host_kubeconfig (void)
+{
+  const gchar *env = g_getenv ("KUBECONFIG");
+
+  if (env != NULL && env[0] != '\0')
+    {
+      g_auto (GStrv) parts = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, 2);
+
+      return g_strdup (parts[0]);
+    }
+  return g_build_filename (g_get_home_dir (), ".kube", "config", NULL);
+}
+
+void
+berth_wsl_integration_sync_async (GObject *source, gpointer source_tag, const gchar *logs_dir,
+                                  gboolean remove, JsonNode *wanted, BerthWslSyncedFunc synced,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  GTask *task = g_task_new (source, cancellable, callback, user_data);
+  g_autoptr (GTask) inner = NULL;
+  SyncData *data = g_new0 (SyncData, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  data->kubeconfig = host_kubeconfig ();
+  data->logs_dir = g_strdup (logs_dir);
+  data->synced = synced;
+  if (!remove)
+    data->wanted = wanted != NULL && JSON_NODE_HOLDS_OBJECT (wanted)
+                       ? json_object_ref (json_node_get_object (wanted))
+                       : json_object_new ();
+  inner = g_task_new (source, cancellable, sync_done, task);
+  g_task_set_task_data (inner, data, (GDestroyNotify)sync_data_free);
+  g_task_run_in_thread (inner, sync_thread);
+}

@@ -29,4 +29,18 @@ berth_wsl_integration_sync (BerthWslExe *exe, JsonObject *wanted, const gchar *k
 gboolean
 berth_wsl_integration_is_candidate (const gchar *name);
 
+/* Called on the main context with what a sync found. */
+typedef void (*BerthWslSyncedFunc) (GObject *source, JsonNode *list, GStrv warnings,
+                                    gpointer user_data);
+
+/* berth_wsl_integration_sync() in a worker thread, with the settings'
+ * WSL.integrations @wanted (or, with @remove, everything turned off); @synced
+ * gets the list when it is done. Completes a boolean GTask of @source tagged
+ * @source_tag. Without wsl.exe there is nothing to do, and it succeeds. */
+void
+berth_wsl_integration_sync_async (GObject *source, gpointer source_tag, const gchar *logs_dir,
+                                  gboolean remove, JsonNode *wanted, BerthWslSyncedFunc synced,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+
 G_END_DECLS

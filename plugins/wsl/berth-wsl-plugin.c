@@ -20,10 +20,7 @@
 #include "berth-wsl-setup.h"
 
 #define LOG_COMPONENT "wsl"
-#define INIT_LOG_COMPONENT "wsl-init"
 #define START_TIMEOUT_DEFAULT 300
-#define READY_MARKER "berth-guest: ready"
-#define INIT_TAIL_LINES 15
 
 struct _BerthWslPlugin
 {
@@ -209,9 +206,7 @@ typedef struct
   gchar *engine;
   guint timeout;
   /* From the thread. */
-  GSubprocess *init;
-  GDataInputStream *init_output;
-  GPtrArray *init_tail; /* gchar*: its last lines */
+  BerthWslInit init;
   gchar *bundled_version;
   gchar *installed_version;
 } StartData;
@@ -224,11 +219,7 @@ start_data_free (StartData *data)
       g_rmdir (data->work_dir);
       g_free (data->work_dir);
     }
-  if (data->init != NULL)
-    g_subprocess_force_exit (data->init);
-  g_clear_object (&data->init);
-  g_clear_object (&data->init_output);
-  g_clear_pointer (&data->init_tail, g_ptr_array_unref);
+  berth_wsl_init_clear (&data->init);
   g_clear_pointer (&data->exe, berth_wsl_exe_free);
   g_free (data->engine);
   g_free (data->bundled_version);
@@ -267,87 +258,6 @@ progress_from_thread (const gchar *description, gpointer user_data)
   g_main_context_invoke (NULL, emit_progress_idle, call);
 }
 
-static gchar *
-tail_text (GPtrArray *tail)
-{
-  GString *out = g_string_new (NULL);
-
-  for (guint i = 0; tail != NULL && i < tail->len; i++)
-    g_string_append_printf (out, "\n  %s", (const gchar *)g_ptr_array_index (tail, i));
-  if (out->len == 0)
-    g_string_append (out, " (it printed nothing)");
-  return g_string_free (out, FALSE);
-}
-
-/* Runs the guest's init and reads its output until it is ready. */
-static gboolean
-run_init (StartData *data, GCancellable *cancellable, GError **error)
-{
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  const gchar *wslenv = g_getenv ("WSLENV");
-  g_autofree gchar *names = NULL;
-  const gchar *logs = plugin_paths (data->self)->logs;
-
-  names = g_strconcat (wslenv != NULL && wslenv[0] != '\0' ? wslenv : "",
-                       wslenv != NULL && wslenv[0] != '\0' ? ":" : "", "BERTH_CONTAINER_ENGINE/u",
-                       NULL);
-  g_subprocess_launcher_setenv (launcher, "BERTH_CONTAINER_ENGINE", data->engine, TRUE);
-  g_subprocess_launcher_setenv (launcher, "WSLENV", names, TRUE);
-  progress_from_thread ("Starting the WSL environment", data->self);
-  berth_log_line (logs, LOG_COMPONENT, "wsl.exe --distribution %s --user root --exec %s",
-                  BERTH_WSL_DISTRO, BERTH_WSL_INIT);
-  data->init = g_subprocess_launcher_spawn (launcher, error, data->exe->path, "--distribution",
-                                            BERTH_WSL_DISTRO, "--user", "root", "--exec",
-                                            BERTH_WSL_INIT, NULL);
-  if (data->init == NULL)
-    return FALSE;
-  data->init_output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (data->init));
-  data->init_tail = g_ptr_array_new_with_free_func (g_free);
-  for (;;)
-    {
-      g_autoptr (GError) read_error = NULL;
-      g_autofree gchar *raw
-          = g_data_input_stream_read_line (data->init_output, NULL, cancellable, &read_error);
-      g_autofree gchar *line = NULL;
-
-      if (raw == NULL)
-        {
-          g_autofree gchar *tail = tail_text (data->init_tail);
-
-          if (read_error != NULL)
-            {
-              g_propagate_error (error, g_steal_pointer (&read_error));
-              return FALSE;
-            }
-          g_subprocess_wait (data->init, NULL, NULL);
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
-                       "The WSL distribution's init (%s) ended before it was ready, with exit "
-                       "status %d; its last lines (see %s.log):%s",
-                       BERTH_WSL_INIT,
-                       g_subprocess_get_if_exited (data->init)
-                           ? g_subprocess_get_exit_status (data->init)
-                           : 128 + g_subprocess_get_term_sig (data->init),
-                       INIT_LOG_COMPONENT, tail);
-          return FALSE;
-        }
-      line = g_strchomp (g_utf8_make_valid (raw, -1));
-      berth_log_line (logs, INIT_LOG_COMPONENT, "%s", line);
-      g_ptr_array_add (data->init_tail, g_strdup (line));
-      if (data->init_tail->len > INIT_TAIL_LINES)
-        g_ptr_array_remove_index (data->init_tail, 0);
-      if (strstr (line, READY_MARKER) != NULL)
-        return TRUE;
-      if (strstr (line, "berth-guest: ") != NULL && strstr (line, " failed") != NULL)
-        {
-          g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
-                       "The WSL distribution's init failed: %s (see %s.log)", line,
-                       INIT_LOG_COMPONENT);
-          return FALSE;
-        }
-    }
-}
-
 static void
 start_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
@@ -364,8 +274,12 @@ start_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   progress_from_thread ("Checking WSL 2", data->self);
   ok = berth_wsl_check_wsl2 (data->exe, cancellable, &error)
        && berth_wsl_setup_distributions (&setup, cancellable, &error)
-       && berth_wsl_setup_guest_files (&setup, cancellable, &error)
-       && run_init (data, cancellable, &error);
+       && berth_wsl_setup_guest_files (&setup, cancellable, &error);
+  if (ok)
+    {
+      progress_from_thread ("Starting the WSL environment", data->self);
+      ok = berth_wsl_run_init (data->exe, data->engine, &data->init, cancellable, &error);
+    }
   data->bundled_version = g_steal_pointer (&setup.bundled_version);
   data->installed_version = g_steal_pointer (&setup.installed_version);
   berth_wsl_setup_clear (&setup);
@@ -399,7 +313,7 @@ init_exited (GObject *source, GAsyncResult *result, gpointer user_data)
                                              : 128 + g_subprocess_get_term_sig (init);
   reason = g_strdup_printf ("The WSL distribution's init (%s) exited with status %d while Berth "
                             "ran (see %s.log); start Berth again",
-                            BERTH_WSL_INIT, status, INIT_LOG_COMPONENT);
+                            BERTH_WSL_INIT, status, BERTH_WSL_INIT_LOG);
   wsl_log (self, "%s", reason);
   set_state (self, BERTH_STATE_ERROR, reason);
 }
@@ -426,13 +340,13 @@ start_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_task_propagate_boolean (G_TASK (result), &error))
     {
       g_autoptr (GOutputStream) log
-          = berth_log_open (plugin_paths (self)->logs, INIT_LOG_COMPONENT, NULL);
+          = berth_log_open (plugin_paths (self)->logs, BERTH_WSL_INIT_LOG, NULL);
 
-      self->init = g_steal_pointer (&data->init);
+      self->init = g_steal_pointer (&data->init.process);
       self->init_pid = g_strdup (g_subprocess_get_identifier (self->init));
       /* The rest of its output goes on into its log (a full pipe would stop it). */
       if (log != NULL)
-        g_output_stream_splice_async (log, G_INPUT_STREAM (data->init_output),
+        g_output_stream_splice_async (log, G_INPUT_STREAM (data->init.output),
                                       G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE
                                           | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
                                       G_PRIORITY_DEFAULT, NULL, init_output_done, NULL);
@@ -450,7 +364,7 @@ start_done (GObject *source, GAsyncResult *result, gpointer user_data)
   berth_error_convert (&error);
   if (self->start_timed_out)
     {
-      g_autofree gchar *tail = tail_text (data->init_tail);
+      g_autofree gchar *tail = berth_wsl_init_tail (&data->init);
 
       g_clear_error (&error);
       g_set_error (&error, BERTH_ERROR, BERTH_ERROR_TIMED_OUT,
@@ -952,107 +866,30 @@ berth_wsl_plugin_dup_warnings (BerthIntegration *integration)
                                             : g_new0 (gchar *, 1);
 }
 
-typedef struct
-{
-  JsonObject *wanted; /* NULL: remove everything */
-  gchar *kubeconfig;
-  JsonNode *list;
-  GStrv warnings;
-} SyncData;
-
+/* The sync's result, kept for list() and dup_warnings(). */
 static void
-sync_data_free (SyncData *data)
+on_integration_synced (GObject *source, JsonNode *list, GStrv warnings, gpointer user_data)
 {
-  g_clear_pointer (&data->wanted, json_object_unref);
-  g_free (data->kubeconfig);
-  g_clear_pointer (&data->list, json_node_unref);
-  g_strfreev (data->warnings);
-  g_free (data);
-}
-
-static void
-sync_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
-{
-  BerthWslPlugin *self = source_object;
-  SyncData *data = task_data;
-  g_autoptr (BerthWslExe) exe = NULL;
-  g_autoptr (GError) error = NULL;
-
-  exe = berth_wsl_exe_find (plugin_paths (self)->logs, NULL);
-  if (exe == NULL)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-  data->list = berth_wsl_integration_sync (exe, data->wanted, data->kubeconfig, &data->warnings,
-                                           cancellable, &error);
-  if (data->list == NULL)
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-sync_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
   BerthWslPlugin *self = BERTH_WSL_PLUGIN (source);
-  SyncData *data = g_task_get_task_data (G_TASK (result));
-  g_autoptr (GError) error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (data->list != NULL)
-    {
-      g_clear_pointer (&self->integrations, json_node_unref);
-      self->integrations = g_steal_pointer (&data->list);
-      g_strfreev (self->integration_warnings);
-      self->integration_warnings = g_steal_pointer (&data->warnings);
-      g_signal_emit_by_name (self, "changed");
-    }
-  g_task_return_boolean (task, TRUE);
-}
-
-static gchar *
-host_kubeconfig (void)
-{
-  const gchar *env = g_getenv ("KUBECONFIG");
-
-  if (env != NULL && env[0] != '\0')
-    {
-      g_auto (GStrv) parts = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, 2);
-
-      return g_strdup (parts[0]);
-    }
-  return g_build_filename (g_get_home_dir (), ".kube", "config", NULL);
+  g_clear_pointer (&self->integrations, json_node_unref);
+  self->integrations = json_node_copy (list);
+  g_strfreev (self->integration_warnings);
+  self->integration_warnings = g_strdupv (warnings);
+  g_signal_emit_by_name (self, "changed");
 }
 
 static void
 start_sync (BerthWslPlugin *self, gboolean remove, GCancellable *cancellable,
             GAsyncReadyCallback callback, gpointer user_data, gpointer source_tag)
 {
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr (GTask) inner = NULL;
   BerthSettings *settings = berth_plugin_get_settings (BERTH_PLUGIN (self));
-  SyncData *data = g_new0 (SyncData, 1);
+  JsonNode *node = NULL;
 
-  g_task_set_source_tag (task, source_tag);
-  data->kubeconfig = host_kubeconfig ();
-  if (!remove)
-    {
-      JsonNode *node
-          = settings != NULL ? berth_settings_get_node (settings, "WSL.integrations") : NULL;
-
-      data->wanted = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
-                         ? json_object_ref (json_node_get_object (node))
-                         : json_object_new ();
-    }
-  inner = g_task_new (self, cancellable, sync_done, task);
-  g_task_set_task_data (inner, data, (GDestroyNotify)sync_data_free);
-  g_task_run_in_thread (inner, sync_thread);
+  if (!remove && settings != NULL)
+    node = berth_settings_get_node (settings, "WSL.integrations");
+  berth_wsl_integration_sync_async (G_OBJECT (self), source_tag, plugin_paths (self)->logs, remove,
+                                    node, on_integration_synced, cancellable, callback, user_data);
 }
 
 static void

@@ -21,6 +21,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthWslArchiveReader, archive_read_free)
 #define OS_RELEASE_MAX (64 * 1024)
 #define MAX_CA_CERTS 2000
 #define CA_DIR "/usr/local/share/ca-certificates"
+#define READY_MARKER "berth-guest: ready"
+#define INIT_TAIL_LINES 15
 
 /* The data distribution's directories, bind-mounted over the main one's:
  * what the engine and k3s keep (images, volumes, the cluster) survives an
@@ -739,4 +741,100 @@ berth_wsl_unregister_all (BerthWslSetup *setup, GCancellable *cancellable, GErro
         return FALSE;
     }
   return TRUE;
+}
+
+/* ---- the init ------------------------------------------------------------------ */
+
+void
+berth_wsl_init_clear (BerthWslInit *init)
+{
+  if (init->process != NULL)
+    g_subprocess_force_exit (init->process);
+  g_clear_object (&init->process);
+  g_clear_object (&init->output);
+  g_clear_pointer (&init->tail, g_ptr_array_unref);
+}
+
+gchar *
+berth_wsl_init_tail (const BerthWslInit *init)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; init->tail != NULL && i < init->tail->len; i++)
+    g_string_append_printf (out, "\n  %s", (const gchar *)g_ptr_array_index (init->tail, i));
+  if (out->len == 0)
+    g_string_append (out, " (it printed nothing)");
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+berth_wsl_run_init (BerthWslExe *exe, const gchar *engine, BerthWslInit *init,
+                    GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  const gchar *wslenv = g_getenv ("WSLENV");
+  g_autofree gchar *names = NULL;
+
+  /* The engine's name reaches the Linux side through WSLENV. */
+  names = g_strconcat (wslenv != NULL && wslenv[0] != '\0' ? wslenv : "",
+                       wslenv != NULL && wslenv[0] != '\0' ? ":" : "", "BERTH_CONTAINER_ENGINE/u",
+                       NULL);
+  g_subprocess_launcher_setenv (launcher, "BERTH_CONTAINER_ENGINE", engine, TRUE);
+  g_subprocess_launcher_setenv (launcher, "WSLENV", names, TRUE);
+  berth_log_line (exe->logs_dir, "wsl", "wsl.exe --distribution %s --user root --exec %s",
+                  BERTH_WSL_DISTRO, BERTH_WSL_INIT);
+  init->process
+      = g_subprocess_launcher_spawn (launcher, error, exe->path, "--distribution", BERTH_WSL_DISTRO,
+                                     "--user", "root", "--exec", BERTH_WSL_INIT, NULL);
+  if (init->process == NULL)
+    {
+      berth_error_convert (error);
+      return FALSE;
+    }
+  init->output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (init->process));
+  init->tail = g_ptr_array_new_with_free_func (g_free);
+  for (;;)
+    {
+      g_autoptr (GError) read_error = NULL;
+      g_autofree gchar *raw
+          = g_data_input_stream_read_line (init->output, NULL, cancellable, &read_error);
+      g_autofree gchar *line = NULL;
+
+      if (raw == NULL)
+        {
+          g_autofree gchar *tail = berth_wsl_init_tail (init);
+
+          if (read_error != NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&read_error));
+              berth_error_convert (error);
+              return FALSE;
+            }
+          g_subprocess_wait (init->process, NULL, NULL);
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
+                       "The WSL distribution's init (%s) ended before it was ready, with exit "
+                       "status %d; its last lines (see %s.log):%s",
+                       BERTH_WSL_INIT,
+                       g_subprocess_get_if_exited (init->process)
+                           ? g_subprocess_get_exit_status (init->process)
+                           : 128 + g_subprocess_get_term_sig (init->process),
+                       BERTH_WSL_INIT_LOG, tail);
+          return FALSE;
+        }
+      line = g_strchomp (g_utf8_make_valid (raw, -1));
+      berth_log_line (exe->logs_dir, BERTH_WSL_INIT_LOG, "%s", line);
+      g_ptr_array_add (init->tail, g_strdup (line));
+      if (init->tail->len > INIT_TAIL_LINES)
+        g_ptr_array_remove_index (init->tail, 0);
+      if (strstr (line, READY_MARKER) != NULL)
+        return TRUE;
+      if (strstr (line, "berth-guest: ") != NULL && strstr (line, " failed") != NULL)
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_BACKEND,
+                       "The WSL distribution's init failed: %s (see %s.log)", line,
+                       BERTH_WSL_INIT_LOG);
+          return FALSE;
+        }
+    }
 }

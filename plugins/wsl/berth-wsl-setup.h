@@ -18,6 +18,31 @@ G_BEGIN_DECLS
 /* The guest's init, run by the host for as long as Berth runs. */
 #define BERTH_WSL_INIT "/usr/lib/berth-guest/wsl-init"
 
+/* The log (<logs>/wsl-init.log) of what the init prints. */
+#define BERTH_WSL_INIT_LOG "wsl-init"
+
+/* The guest's init as the host runs it: `wsl.exe --distribution berth --user
+ * root --exec wsl-init`, its output read until "berth-guest: ready". */
+typedef struct
+{
+  GSubprocess *process;
+  GDataInputStream *output; /* the rest of its output, once ready */
+  GPtrArray *tail;          /* gchar*: its last lines */
+} BerthWslInit;
+
+/* Runs the init with the container engine @engine and waits until it is
+ * ready; an init that ends first, or says it failed, is an error quoting its
+ * last lines. */
+gboolean
+berth_wsl_run_init (BerthWslExe *exe, const gchar *engine, BerthWslInit *init,
+                    GCancellable *cancellable, GError **error);
+/* Its last lines, indented, for a message. */
+gchar *
+berth_wsl_init_tail (const BerthWslInit *init);
+/* Ends the process, if still there, and frees the rest. */
+void
+berth_wsl_init_clear (BerthWslInit *init);
+
 typedef void (*BerthWslProgressFunc) (const gchar *description, gpointer user_data);
 
 typedef struct
