@@ -2384,6 +2384,13 @@ berth_lima_plugin_info (BerthBackend *backend, GError **error)
   return json_builder_get_root (b);
 }
 
+/* QEMU in Lima's layout is the VM of Linux and macOS; Windows has WSL. */
+static gboolean
+berth_lima_plugin_is_native (BerthBackend *backend, BerthPlatform platform)
+{
+  return platform != BERTH_PLATFORM_WINDOWS;
+}
+
 /* ---- GObject --------------------------------------------------------------- */
 
 static void
@@ -2577,4 +2584,5 @@ berth_lima_plugin_backend_init (BerthBackendInterface *iface)
   iface->forward_socket_finish = berth_lima_plugin_boolean_finish;
   iface->list_port_forwards = berth_lima_plugin_list_port_forwards;
   iface->info = berth_lima_plugin_info;
+  iface->is_native = berth_lima_plugin_is_native;
 }
