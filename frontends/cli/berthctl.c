@@ -14,6 +14,7 @@
 #include "berthctl-launch.h"
 #include "berthctl-logs.h"
 #include "berthctl-remote.h"
+#include "berthctl-update.h"
 #include "berthctl-wait.h"
 
 /* Exit codes, as rdctl. */
@@ -1338,6 +1339,12 @@ cmd_images (BerthctlOptions *opts, int argc, char **argv)
   return berthctl_cmd_images (&opts->conn, argc, argv);
 }
 
+static int
+cmd_update (BerthctlOptions *opts, int argc, char **argv)
+{
+  return berthctl_cmd_update (&opts->conn, argc, argv);
+}
+
 static int cmd_completion (BerthctlOptions *opts, int argc, char **argv);
 
 static const BerthctlCommand commands[] = {
@@ -1353,6 +1360,7 @@ static const BerthctlCommand commands[] = {
   { "reset", "Reset Kubernetes, the VM or everything", cmd_reset },
   { "factory-reset", "Remove everything Berth wrote", cmd_factory_reset },
   { "images", "List, pull, build, tag and remove images", cmd_images },
+  { "update", "Check for, download and install a newer Berth", cmd_update },
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },
   { "paths", "Show where Berth keeps its files", cmd_paths },
@@ -1415,6 +1423,8 @@ cmd_completion (BerthctlOptions *opts, int argc, char **argv)
            "    completion) COMPREPLY=( $(compgen -W bash -- \"$cur\") ) ;;\n"
            "    images) COMPREPLY=( $(compgen -W \"ls pull build tag rm namespaces --output "
            "--namespace --tag $conn\" -- \"$cur\") ) ;;\n"
+           "    update) COMPREPLY=( $(compgen -W \"status check apply --output --timeout "
+           "$conn\" -- \"$cur\") ) ;;\n"
            "    *) COMPREPLY=( $(compgen -W \"$conn\" -- \"$cur\") ) ;;\n"
            "  esac\n"
            "}\n"
