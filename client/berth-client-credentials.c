@@ -240,7 +240,7 @@ typedef struct
   gchar *berthd;
   gint64 pid;
   gint64 deadline; /* monotonic µs */
-  guint poll_id;
+  GSource *poll_source;
   gboolean loading;
   gboolean done;
 } Launch;
@@ -248,7 +248,7 @@ typedef struct
 static void
 launch_free (Launch *launch)
 {
-  g_clear_handle_id (&launch->poll_id, g_source_remove);
+  berth_client_clear_source (&launch->poll_source);
   g_clear_object (&launch->child);
   g_free (launch->berthd);
   g_clear_object (&launch->client);
@@ -264,7 +264,7 @@ launch_complete (Launch *launch, const GError *error)
 
   self->launch_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   launch->done = TRUE;
-  g_clear_handle_id (&launch->poll_id, g_source_remove);
+  berth_client_clear_source (&launch->poll_source);
   g_clear_object (&launch->client);
   for (guint i = 0; i < waiters->len; i++)
     {
@@ -304,7 +304,6 @@ launch_poll (gpointer user_data)
           "it may still be starting: see its log, berthd.log in Berth's logs directory",
           launch->berthd, launch->pid, BERTH_CLIENT_LAUNCH_TIMEOUT_SECONDS);
 
-      launch->poll_id = 0;
       launch_complete (launch, error);
       return G_SOURCE_REMOVE;
     }
@@ -431,7 +430,7 @@ berth_client_launch_async (BerthClient *self, GCancellable *cancellable,
   launch->deadline = g_get_monotonic_time () + BERTH_CLIENT_LAUNCH_TIMEOUT_SECONDS * G_USEC_PER_SEC;
   g_debug ("Launched %s (pid %" G_GINT64_FORMAT ")", launch->berthd, launch->pid);
   g_subprocess_wait_async (launch->child, NULL, launch_child_exited, launch);
-  launch->poll_id = g_timeout_add (LAUNCH_POLL_MS, launch_poll, launch);
+  launch->poll_source = berth_client_timeout_add (self, LAUNCH_POLL_MS, launch_poll, launch);
 }
 
 gboolean

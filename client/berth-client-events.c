@@ -69,7 +69,7 @@ reconnect_cb (gpointer user_data)
 {
   BerthClient *self = user_data;
 
-  self->reconnect_id = 0;
+  berth_client_clear_source (&self->reconnect_source);
   events_open (self);
   return G_SOURCE_REMOVE;
 }
@@ -77,10 +77,11 @@ reconnect_cb (gpointer user_data)
 static void
 schedule_reconnect (BerthClient *self)
 {
-  if (!self->want_events || self->reconnect_id != 0)
+  if (!self->want_events || self->reconnect_source != NULL)
     return;
   g_debug ("Reconnecting to berthd's events in %u ms", self->reconnect_delay_ms);
-  self->reconnect_id = g_timeout_add (self->reconnect_delay_ms, reconnect_cb, self);
+  self->reconnect_source
+      = berth_client_timeout_add (self, self->reconnect_delay_ms, reconnect_cb, self);
   self->reconnect_delay_ms = MIN (self->reconnect_delay_ms * 2, RECONNECT_MAX_DELAY_MS);
 }
 
@@ -412,7 +413,7 @@ berth_client_events_start (BerthClient *self, GTask *task)
     }
   if (self->events == NULL && !self->events_opening)
     {
-      g_clear_handle_id (&self->reconnect_id, g_source_remove);
+      berth_client_clear_source (&self->reconnect_source);
       self->reconnect_delay_ms = RECONNECT_FIRST_DELAY_MS;
       events_open (self);
     }
@@ -423,7 +424,7 @@ berth_client_events_kick (BerthClient *self)
 {
   if (!self->want_events || self->events != NULL || self->events_opening)
     return;
-  g_clear_handle_id (&self->reconnect_id, g_source_remove);
+  berth_client_clear_source (&self->reconnect_source);
   events_open (self);
 }
 
@@ -436,7 +437,7 @@ berth_client_events_stop (BerthClient *self)
   self->want_events = FALSE;
   self->events_opening = FALSE;
   self->events_generation++;
-  g_clear_handle_id (&self->reconnect_id, g_source_remove);
+  berth_client_clear_source (&self->reconnect_source);
   if (self->events_cancellable != NULL)
     {
       g_cancellable_cancel (self->events_cancellable);

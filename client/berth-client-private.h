@@ -55,6 +55,10 @@ struct _BerthClient
 {
   GObject parent_instance;
 
+  /* The thread-default main context it was made in: its timeouts run
+   * there, as GTask's callbacks do. */
+  GMainContext *context;
+
   /* What the caller set; NULL or 0 when the credentials file says. */
   gchar *host;
   guint port_override;
@@ -85,7 +89,7 @@ struct _BerthClient
   GCancellable *events_cancellable;
   gboolean events_opening;
   guint events_generation; /* counts the attempts to open it */
-  guint reconnect_id;
+  GSource *reconnect_source;
   guint reconnect_delay_ms;
   GPtrArray *ready_waiters; /* GTask: connects waiting for the first state */
   gboolean connected;
@@ -101,6 +105,15 @@ struct _BerthClient
 };
 
 /* berth-client.c */
+/* g_timeout_add() on the client's main context; the source is the
+ * caller's, for berth_client_clear_source(). */
+G_GNUC_INTERNAL
+GSource *
+berth_client_timeout_add (BerthClient *self, guint ms, GSourceFunc func, gpointer data);
+/* Destroys and drops *@source, when there is one. */
+G_GNUC_INTERNAL
+void
+berth_client_clear_source (GSource **source);
 G_GNUC_INTERNAL
 void
 berth_client_set_connected (BerthClient *self, gboolean connected);

@@ -49,6 +49,25 @@ G_DEFINE_FINAL_TYPE (BerthClient, berth_client, G_TYPE_OBJECT)
 
 /* ---- state ---------------------------------------------------------------- */
 
+GSource *
+berth_client_timeout_add (BerthClient *self, guint ms, GSourceFunc func, gpointer data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, self->context);
+  return source;
+}
+
+void
+berth_client_clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
 void
 berth_client_set_connected (BerthClient *self, gboolean connected)
 {
@@ -472,6 +491,7 @@ berth_client_finalize (GObject *object)
   g_free (self->state_reason);
   g_clear_pointer (&self->launch_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->ready_waiters, g_ptr_array_unref);
+  g_main_context_unref (self->context);
   G_OBJECT_CLASS (berth_client_parent_class)->finalize (object);
 }
 
@@ -737,6 +757,7 @@ berth_client_init (BerthClient *self)
 {
   g_autofree gchar *agent = g_strdup_printf ("libberth-client/%s", BERTH_VERSION);
 
+  self->context = g_main_context_ref_thread_default ();
   self->state = BERTH_CLIENT_STATE_STOPPED;
   self->state_serial = -1;
   self->launch_waiters = g_ptr_array_new_with_free_func (g_object_unref);

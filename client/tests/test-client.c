@@ -8,7 +8,9 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <berth-client.h>
 #include <glib/gstdio.h>
@@ -44,6 +46,7 @@ typedef struct
   gint64 pid;
   guint port;
   gchar *password;
+  gint64 launched_pid; /* a berthd the client launched, for the teardown */
 
   BerthClient *client;
   GPtrArray *states;        /* StateEvent */
@@ -317,15 +320,13 @@ fixture_teardown (Fixture *f, gconstpointer data)
 {
   if (f->client != NULL)
     {
-      gint64 pid = berth_client_get_daemon_pid (f->client);
-
       berth_client_disconnect (f->client);
-      /* A berthd the client launched is in a session of its own. */
-      if (f->berthd == NULL && pid > 0)
-        kill ((pid_t)pid, SIGKILL);
       g_signal_handlers_disconnect_by_data (f->client, f);
       g_clear_object (&f->client);
     }
+  /* A berthd the client launched is in a session of its own. */
+  if (f->launched_pid > 0)
+    kill ((pid_t)f->launched_pid, SIGKILL);
   if (f->berthd != NULL)
     {
       if (g_test_failed ())
@@ -765,6 +766,7 @@ test_launch (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (berth_client_get_connected (client));
   first = berth_client_get_daemon_pid (client);
+  f->launched_pid = first;
   g_assert_cmpint (first, >, 0);
   g_assert_cmpint (kill ((pid_t)first, 0), ==, 0);
   g_assert_true (g_file_test (f->credentials_path, G_FILE_TEST_EXISTS));
@@ -778,6 +780,7 @@ test_launch (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_nonnull (settings);
   second = berth_client_get_daemon_pid (client);
+  f->launched_pid = second;
   g_assert_cmpint (second, >, 0);
   g_assert_cmpint (second, !=, first);
   g_assert_true (berth_test_iterate_until (is_connected, client, WAIT_SECONDS));
@@ -802,6 +805,209 @@ test_launch (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "exited before it answered"));
 }
 
+/* ---- the shapes berthd is to send: a fake berthd -------------------------- */
+
+#define FAKE_PASSWORD "fake-berthd-password"
+
+static gboolean
+fake_check_password (SoupAuthDomain *domain, SoupServerMessage *msg, const gchar *user,
+                     const gchar *password, gpointer user_data)
+{
+  return g_str_equal (user, "user") && g_str_equal (password, FAKE_PASSWORD);
+}
+
+/* GET /v1/about, and for anything else a 404 in berthd's shape, so that a
+ * list the client would fetch instead of taking it from the event comes
+ * out NULL. */
+static void
+fake_handler (SoupServer *server, SoupServerMessage *msg, const gchar *path, GHashTable *query,
+              gpointer user_data)
+{
+  static const gchar about[] = "{\"version\":\"fake\",\"pid\":1}";
+  g_autofree gchar *missing = g_strdup_printf (
+      "{\"message\":\"The fake berthd of test-client has no %s\",\"code\":\"not-found\"}", path);
+
+  if (g_str_equal (path, "/v1/about"))
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, about,
+                                        strlen (about));
+      return;
+    }
+  soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, missing,
+                                    strlen (missing));
+}
+
+static void
+fake_on_socket (SoupServer *server, SoupServerMessage *msg, const gchar *path,
+                SoupWebsocketConnection *conn, gpointer user_data)
+{
+  static const gchar *const events[] = {
+    "{\"type\":\"state-changed\",\"state\":\"STARTED\",\"reason\":null,\"stateSerial\":5,"
+    "\"restarting\":false}",
+    "this is not an event; the client drops it",
+    "{\"type\":\"port-forwards-changed\",\"forwards\":[{\"protocol\":\"tcp\","
+    "\"hostAddress\":\"127.0.0.1\",\"hostPort\":7070,\"guestPort\":70}]}",
+    "{\"type\":\"images-changed\",\"images\":[{\"id\":\"sha256:1\"},{\"id\":\"sha256:2\"}]}",
+    "{\"type\":\"services-changed\",\"services\":[{\"name\":\"web\"}]}",
+    "{\"type\":\"versions-changed\",\"versions\":[{\"version\":\"v1.30.0\"}]}",
+    "{\"type\":\"diagnostics-changed\",\"checks\":[]}",
+    "{\"type\":\"kubernetes-state-changed\",\"state\":\"STARTING\","
+    "\"reason\":\"the fake berthd of test-client says so\"}",
+    "{\"type\":\"update-state\",\"state\":\"available\",\"detail\":\"0.2.0\","
+    "\"latest\":{\"version\":\"0.2.0\"}}",
+    "{\"type\":\"plugin\",\"plugin\":\"fake\",\"signal\":\"changed\",\"args\":[1]}",
+  };
+
+  g_object_set_data_full (G_OBJECT (server), "socket", g_object_ref (conn), g_object_unref);
+  for (gsize i = 0; i < G_N_ELEMENTS (events); i++)
+    soup_websocket_connection_send_text (conn, events[i]);
+}
+
+static void
+record_list (Fixture *f, const gchar *signal, JsonNode *list)
+{
+  g_ptr_array_add (
+      f->typed, list != NULL ? g_strdup_printf ("%s %u", signal,
+                                                json_array_get_length (json_node_get_array (list)))
+                             : g_strdup_printf ("%s NULL", signal));
+}
+
+static void
+on_images_changed (BerthClient *client, JsonNode *list, Fixture *f)
+{
+  record_list (f, "images-changed", list);
+}
+
+static void
+on_services_changed (BerthClient *client, JsonNode *list, Fixture *f)
+{
+  record_list (f, "services-changed", list);
+}
+
+static void
+on_versions_changed (BerthClient *client, JsonNode *list, Fixture *f)
+{
+  record_list (f, "versions-changed", list);
+}
+
+static void
+on_diagnostics_changed (BerthClient *client, JsonNode *list, Fixture *f)
+{
+  record_list (f, "diagnostics-changed", list);
+}
+
+static void
+on_kubernetes_state_changed (BerthClient *client, const gchar *state, const gchar *reason,
+                             Fixture *f)
+{
+  g_ptr_array_add (f->typed, g_strdup_printf ("kubernetes-state-changed %s (%s)", state, reason));
+}
+
+static void
+on_update_state (BerthClient *client, const gchar *state, const gchar *detail, JsonNode *status,
+                 Fixture *f)
+{
+  JsonObject *latest = json_object_get_object_member (json_node_get_object (status), "latest");
+
+  g_ptr_array_add (f->typed, g_strdup_printf ("update-state %s %s latest %s", state, detail,
+                                              json_object_get_string_member (latest, "version")));
+}
+
+static void
+on_plugin_event (BerthClient *client, const gchar *plugin, const gchar *signal, JsonNode *args,
+                 Fixture *f)
+{
+  g_ptr_array_add (f->typed, g_strdup_printf ("plugin-event %s %s %u", plugin, signal,
+                                              json_array_get_length (json_node_get_array (args))));
+}
+
+static gboolean
+typed_all_seen (gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  return f->typed->len >= 7 && f->forwards->len >= 1;
+}
+
+/* The typed events berthd is to send, each with its data: the client
+ * passes the data on without asking (the fake has nothing to ask). */
+static void
+test_typed_events (Fixture *f, gconstpointer data)
+{
+  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr (SoupAuthDomain) domain = NULL;
+  g_autoptr (BerthClient) client = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *credentials = NULL;
+  GSList *uris;
+  guint port;
+  const gchar *const want[] = {
+    "images-changed 2",
+    "services-changed 1",
+    "versions-changed 1",
+    "diagnostics-changed 0",
+    "kubernetes-state-changed STARTING (the fake berthd of test-client says so)",
+    "update-state available 0.2.0 latest 0.2.0",
+    "plugin-event fake changed 1",
+  };
+  JsonObject *forward;
+
+  domain
+      = soup_auth_domain_basic_new ("realm", "berth", "auth-callback", fake_check_password, NULL);
+  soup_auth_domain_add_path (domain, "/");
+  soup_server_add_auth_domain (server, domain);
+  soup_server_add_handler (server, NULL, fake_handler, NULL, NULL);
+  soup_server_add_websocket_handler (server, "/v1/events", NULL, NULL, fake_on_socket, NULL, NULL);
+  soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  port = (guint)g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+  credentials = g_strdup_printf ("{\"user\":\"user\",\"password\":\"" FAKE_PASSWORD
+                                 "\",\"port\":%u,\"pid\":%d}",
+                                 port, (int)getpid ());
+  g_assert_cmpint (g_mkdir_with_parents (f->data, 0700), ==, 0);
+  {
+    g_autofree gchar *dir = g_path_get_dirname (f->credentials_path);
+
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  }
+  berth_test_write_file (f->credentials_path, credentials, 0600);
+
+  client = new_client (f);
+  watch_client (f, client);
+  g_signal_connect (client, "images-changed", G_CALLBACK (on_images_changed), f);
+  g_signal_connect (client, "services-changed", G_CALLBACK (on_services_changed), f);
+  g_signal_connect (client, "versions-changed", G_CALLBACK (on_versions_changed), f);
+  g_signal_connect (client, "diagnostics-changed", G_CALLBACK (on_diagnostics_changed), f);
+  g_signal_connect (client, "kubernetes-state-changed", G_CALLBACK (on_kubernetes_state_changed),
+                    f);
+  g_signal_connect (client, "update-state", G_CALLBACK (on_update_state), f);
+  g_signal_connect (client, "plugin-event", G_CALLBACK (on_plugin_event), f);
+  error = client_connect (client, BERTH_CLIENT_CONNECT_FLAGS_NONE);
+  g_assert_no_error (error);
+  g_assert_cmpint (berth_client_get_state (client), ==, BERTH_CLIENT_STATE_STARTED);
+  g_assert_cmpint (berth_client_get_state_serial (client), ==, 5);
+  g_assert_cmpstr (berth_client_get_daemon_version (client), ==, "fake");
+
+  g_assert_true (berth_test_iterate_until (typed_all_seen, f, WAIT_SECONDS));
+  for (guint i = 0; i < f->typed->len; i++)
+    g_test_message ("%s", (const gchar *)g_ptr_array_index (f->typed, i));
+  g_assert_cmpuint (f->typed->len, ==, G_N_ELEMENTS (want));
+  for (gsize i = 0; i < G_N_ELEMENTS (want); i++)
+    g_assert_cmpstr (g_ptr_array_index (f->typed, i), ==, want[i]);
+  g_assert_cmpuint (f->forwards->len, ==, 1);
+  forward
+      = json_array_get_object_element (json_node_get_array (g_ptr_array_index (f->forwards, 0)), 0);
+  g_assert_cmpint (json_object_get_int_member (forward, "hostPort"), ==, 7070);
+  g_assert_true (berth_client_get_connected (client));
+
+  berth_client_disconnect (client);
+  soup_server_disconnect (server);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -816,6 +1022,7 @@ main (int argc, char **argv)
   ADD ("/client/port-forwards-changed", test_port_forwards_changed);
   ADD ("/client/reconnect", test_reconnect);
   ADD ("/client/launch", test_launch);
+  ADD ("/client/typed-events", test_typed_events);
 #undef ADD
   return g_test_run ();
 }
