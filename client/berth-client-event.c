@@ -286,7 +286,10 @@ parse_plugin (BerthClientEvent *event, JsonObject *object, GError **error)
       || !get_array (object, event->type, "args", &event->data, error))
     return FALSE;
   if (event->data == NULL)
-    event->data = json_node_init_array (json_node_alloc (), json_array_new ());
+    {
+      event->data = json_node_new (JSON_NODE_ARRAY);
+      json_node_take_array (event->data, json_array_new ());
+    }
   args = json_node_get_array (event->data);
   first = json_array_get_length (args) > 0 ? json_array_get_element (args, 0) : NULL;
 
@@ -319,7 +322,8 @@ parse_plugin (BerthClientEvent *event, JsonObject *object, GError **error)
             json_object_set_string_member (data, "detail", event->reason);
           else
             json_object_set_null_member (data, "detail");
-          event->data = json_node_init_object (json_node_alloc (), data);
+          event->data = json_node_new (JSON_NODE_OBJECT);
+          json_node_take_object (event->data, data);
         }
       break;
     case BERTH_CLIENT_EVENT_PLUGIN:

@@ -138,7 +138,12 @@ list_from_answer (BerthClientList list, JsonNode *answer)
   if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
     return json_node_copy (node);
   if (node == NULL && list == BERTH_CLIENT_LIST_PORT_FORWARDS)
-    return json_node_init_array (json_node_alloc (), json_array_new ());
+    {
+      JsonNode *empty = json_node_new (JSON_NODE_ARRAY);
+
+      json_node_take_array (empty, json_array_new ());
+      return empty;
+    }
   return NULL;
 }
 

@@ -121,8 +121,11 @@ berth_client_parse_json (const gchar *data, gsize length, const gchar *what, GEr
   parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, data, (gssize)length, &local_error))
     {
+      /* json-glib repeats the text it refused, bad escapes and all. */
+      g_autofree gchar *reason = g_utf8_make_valid (local_error->message, -1);
+
       g_set_error (error, BERTH_CLIENT_ERROR, BERTH_CLIENT_ERROR_PROTOCOL, "%s is not JSON: %s",
-                   what, local_error->message);
+                   what, reason);
       return NULL;
     }
   root = json_parser_get_root (parser);

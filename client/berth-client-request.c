@@ -489,6 +489,7 @@ JsonNode *
 berth_client_string_body (const gchar *first_member, ...)
 {
   JsonObject *object = json_object_new ();
+  JsonNode *node;
   va_list args;
 
   va_start (args, first_member);
@@ -500,7 +501,9 @@ berth_client_string_body (const gchar *first_member, ...)
         json_object_set_string_member (object, member, value);
     }
   va_end (args);
-  return json_node_init_object (json_node_alloc (), object);
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, object);
+  return node;
 }
 
 /* A path with its query, each value escaped; NULL values are left out. */

@@ -19,9 +19,20 @@
 
 #include "fuzz-common.h"
 
-/* Read by LeakSanitizer when the target is built with it. */
+/* Read by ASan and LeakSanitizer when the target is built with them. */
+const char *
+__asan_default_options (void);
 const char *
 __lsan_default_suppressions (void);
+
+/* Whole stacks for allocations, through GLib's and json-glib's frames
+ * (which have no frame pointers), so that a leak names the Berth function
+ * it came from and the suppression below can match it. */
+const char *
+__asan_default_options (void)
+{
+  return "fast_unwind_on_malloc=0";
+}
 
 /* json-glib 1.6 leaks what it has built of a document it then refuses;
  * berth_client_parse_json() hands it the text that passed its own checks,
