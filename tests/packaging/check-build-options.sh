@@ -63,7 +63,7 @@ minimal () {
     { cat "$tmp/setup.log"; return 1; }
   grep -q 'berthd *: YES' "$tmp/setup.log" || { cat "$tmp/setup.log"; return 1; }
   ninja -C "$tmp/minimal" >"$tmp/build.log" 2>&1 || { tail -30 "$tmp/build.log"; return 1; }
-  ! grep -rq -e yaml -e archive "$tmp/minimal/build.ninja" || { echo "libyaml or libarchive is still in build.ninja"; return 1; }
+  ! grep -q -e libyaml -e 'libarchive\.' -e -lyaml -e -larchive "$tmp/minimal/build.ninja" || { echo "libyaml or libarchive is still in build.ninja"; return 1; }
 }
 check "-Dplugin_lima=disabled builds without libyaml and libarchive" minimal
 
