@@ -39,8 +39,9 @@ static const BerthSettingSpec settings_schema[] = {
     "Start Berth when you log in" },
   { "application.startInBackground", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
     "Start without opening the main window" },
+  /* Berth sends nothing: only false is accepted (berth-settings-support.c). */
   { "application.telemetry.enabled", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
-    "Send anonymous usage statistics" },
+    "Send anonymous usage statistics (Berth sends none: always false)" },
   { "application.updater.enabled", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
     "Check for Berth updates and install them" },
   { "application.debug", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE, "Log debugging detail" },
@@ -50,7 +51,7 @@ static const BerthSettingSpec settings_schema[] = {
     "Plugins not to load, by name" },
   { "containerEngine.name", BERTH_SETTING_ENUM, engine_choices, 0, 0, RESTART,
     "Container engine in the VM: moby (dockerd) or containerd" },
-  /* The allow-list is enforced inside the VM, set up when it starts. */
+  /* Not enforced by this build: refused unless off (berth-settings-support.c). */
   { "containerEngine.allowedImages.enabled", BERTH_SETTING_BOOLEAN, NULL, 0, 0, RESTART,
     "Only allow images that match containerEngine.allowedImages.patterns" },
   { "containerEngine.allowedImages.patterns", BERTH_SETTING_STRING_LIST, NULL, 0, 0, RESTART,
@@ -171,6 +172,10 @@ berth_host_info_detect (BerthHostInfo *host)
   /* An AppImage replaces itself on update; a distribution package must not. */
   appimage = g_getenv ("APPIMAGE");
   host->self_updating_bundle = appimage != NULL && appimage[0] != '\0';
+  {
+    g_autofree gchar *pkexec = g_find_program_in_path ("pkexec");
+    host->has_pkexec = pkexec != NULL;
+  }
 }
 
 /* A host of unknown size: only the schema's own ranges apply. */
@@ -456,7 +461,7 @@ berth_settings_new_defaults (const BerthHostInfo *host)
   set_boolean (root, "application.adminAccess", FALSE);
   set_boolean (root, "application.autoStart", FALSE);
   set_boolean (root, "application.startInBackground", FALSE);
-  set_boolean (root, "application.telemetry.enabled", TRUE);
+  set_boolean (root, "application.telemetry.enabled", FALSE);
   /* On Linux the distribution updates Berth, unless it runs from a bundle
    * that replaces itself. */
   set_boolean (root, "application.updater.enabled",
@@ -915,7 +920,9 @@ berth_settings_validate_value (const gchar *path, JsonNode *value, const BerthHo
 
   g_return_val_if_fail (spec != NULL, FALSE);
   g_return_val_if_fail (value != NULL, FALSE);
-  return validate_leaf (spec, value, host != NULL ? host : &no_host_limits, error);
+  return validate_leaf (spec, value, host != NULL ? host : &no_host_limits, error)
+         && berth_settings_check_supported (path, value, host != NULL ? host : &no_host_limits,
+                                            error);
 }
 
 static guint
@@ -1473,6 +1480,12 @@ berth_settings_prepare (JsonNode *root, const BerthHostInfo *host, gboolean *mig
    * every change (berth_settings_update) and to starting the VM. */
   if (!berth_settings_validate (root, &no_host_limits, error))
     return FALSE;
+  /* A value kept from before it was refused did nothing: it goes. */
+  {
+    g_auto (GStrv) settled = berth_settings_settle_unsupported (root, host);
+    if (settled[0] != NULL)
+      migrated = TRUE;
+  }
   if (migrated_out != NULL)
     *migrated_out = migrated;
   return TRUE;
@@ -2135,6 +2148,9 @@ validate_changes_against_host (JsonNode *old_root, JsonNode *new_root, const Ber
       const BerthSettingSpec *spec = berth_settings_lookup_spec (changed[i]);
       JsonNode *node = lookup_node (new_root, changed[i]);
 
+      if (spec != NULL && node != NULL
+          && !berth_settings_check_supported (changed[i], node, host, error))
+        return FALSE;
       if (spec == NULL || spec->type != BERTH_SETTING_INT || node == NULL || !node_is_int (node))
         continue;
       if (!validate_int_value (spec, json_node_get_int (node), host, error))

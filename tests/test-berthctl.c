@@ -762,7 +762,7 @@ test_reset_and_diagnostics (Fixture *f, gconstpointer data)
 /* Rancher Desktop 1.8's settings.json (version 6), with values that fit
  * any host but one. */
 static const gchar rancher_desktop_v6[]
-    = "{\"version\":6,\"application\":{\"adminAccess\":true,\"debug\":true,"
+    = "{\"version\":6,\"application\":{\"adminAccess\":false,\"debug\":true,"
       "\"pathManagementStrategy\":\"rcfiles\",\"telemetry\":{\"enabled\":false},"
       "\"updater\":{\"enabled\":false},\"autoStart\":false,\"startInBackground\":false,"
       "\"hideNotificationIcon\":false,\"window\":{\"quitOnClose\":false}},"
@@ -846,10 +846,8 @@ test_import_settings (Fixture *f, gconstpointer data)
   assert_ran (&r, "import-settings");
   header = g_strdup_printf ("Imported Rancher Desktop's settings (version 6) from %s\n"
                             "Changed:\n"
-                            "  application.adminAccess\n"
                             "  application.debug\n"
                             "  application.pathManagementStrategy\n"
-                            "  application.telemetry.enabled\n"
                             "  kubernetes.enabled\n"
                             "  kubernetes.version\n"
                             "  virtualMachine.memoryInGB\n",
@@ -926,8 +924,11 @@ test_import_at_start (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (o, "kubernetesVersion"), ==, "v1.25.4");
   g_assert_cmpint (json_object_get_int_member (o, "rancherDesktopSettingsVersion"), ==, 4);
   dropped = json_object_get_array_member (o, "droppedSettings");
-  g_assert_cmpuint (json_array_get_length (dropped), ==, 6);
-  g_assert_cmpstr (json_array_get_string_element (dropped, 5), ==, "kubernetes.hostResolver");
+  /* With the image allow-list, which this build does not enforce. */
+  g_assert_cmpuint (json_array_get_length (dropped), ==, 8);
+  g_assert_cmpstr (json_array_get_string_element (dropped, 0), ==,
+                   "containerEngine.imageAllowList.enabled");
+  g_assert_cmpstr (json_array_get_string_element (dropped, 7), ==, "kubernetes.hostResolver");
   g_assert_true (
       g_file_get_contents (json_object_get_string_member (o, "importedFrom"), &kept, NULL, NULL));
   g_assert_cmpstr (kept, ==, text);
