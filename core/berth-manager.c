@@ -1165,6 +1165,7 @@ typedef struct
 {
   BerthResetKind kind;
   gboolean was_running;
+  gboolean keep_cache; /* a factory reset's keepSystemImages */
 } ResetData;
 
 static void
@@ -1329,11 +1330,18 @@ static void
 reset_remove_files (GTask *reset_task)
 {
   BerthManager *self = g_task_get_source_object (reset_task);
+  ResetData *data = g_task_get_task_data (reset_task);
   g_autoptr (GTask) task = g_task_new (self, NULL, reset_after_remove, g_object_ref (reset_task));
+  BerthPaths *paths = berth_paths_copy (self->paths);
 
+  /* keepSystemImages: the guest image and Kubernetes' downloads stay. */
+  if (data->keep_cache)
+    g_clear_pointer (&paths->cache, g_free);
   berth_progress_begin (self->progress, STEP_REMOVE_FILES,
-                        "Removing Berth's data, caches and settings", 0);
-  g_task_set_task_data (task, berth_paths_copy (self->paths), (GDestroyNotify)berth_paths_free);
+                        data->keep_cache ? "Removing Berth's data and settings, keeping its cache"
+                                         : "Removing Berth's data, caches and settings",
+                        0);
+  g_task_set_task_data (task, paths, (GDestroyNotify)berth_paths_free);
   g_task_run_in_thread (task, remove_files_thread);
 }
 
@@ -1491,9 +1499,9 @@ reset_after_start (GObject *source, GAsyncResult *result, gpointer user_data)
   reset_succeed (reset_task);
 }
 
-void
-berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable *cancellable,
-                           GAsyncReadyCallback callback, gpointer user_data)
+static void
+begin_reset (BerthManager *self, BerthResetKind kind, gboolean keep_cache,
+             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
   g_autoptr (GError) error = NULL;
@@ -1513,6 +1521,7 @@ berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable
   data = g_new0 (ResetData, 1);
   data->kind = kind;
   data->was_running = self->state == BERTH_STATE_STARTED;
+  data->keep_cache = keep_cache;
   g_task_set_task_data (task, data, g_free);
   self->resetting = TRUE;
   g_message ("Beginning the %s", reset_kind_to_string (kind));
@@ -1536,6 +1545,21 @@ berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable
       stop_internal (self, internal_task (self, reset_after_stop, task));
       break;
     }
+}
+
+void
+berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data)
+{
+  begin_reset (self, kind, FALSE, cancellable, callback, user_data);
+}
+
+void
+berth_manager_factory_reset_async (BerthManager *self, gboolean keep_system_images,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  begin_reset (self, BERTH_RESET_FACTORY, keep_system_images, cancellable, callback, user_data);
 }
 
 gboolean
