@@ -34,7 +34,7 @@ static const gchar *const mount_choices[] = { "9p", "reverse-sshfs", NULL };
 
 static const BerthSettingSpec settings_schema[] = {
   { "application.adminAccess", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
-    "Let Berth ask for administrator rights for privileged helpers" },
+    "Link /var/run/docker.sock to Berth's socket, asking for administrator rights (pkexec)" },
   { "application.autoStart", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
     "Start Berth when you log in" },
   { "application.startInBackground", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
@@ -46,7 +46,8 @@ static const BerthSettingSpec settings_schema[] = {
     "Check for Berth updates and install them" },
   { "application.debug", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE, "Log debugging detail" },
   { "application.pathManagementStrategy", BERTH_SETTING_ENUM, path_strategy_choices, 0, 0, NONE,
-    "How the tools reach PATH: notset (ask), manual, or rcfiles (edit shell startup files)" },
+    "How the tools reach PATH: notset (linked in ~/.local/bin), manual, or rcfiles (edit shell "
+    "startup files)" },
   { "application.disabledPlugins", BERTH_SETTING_STRING_LIST, NULL, 0, 0, NONE,
     "Plugins not to load, by name" },
   { "containerEngine.name", BERTH_SETTING_ENUM, engine_choices, 0, 0, RESTART,
