@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,6 +64,18 @@ read_link (const gchar *path)
   return g_file_read_link (path, NULL);
 }
 
+/* Whether @dir is Berth's bin directory, however PATH spells it. */
+static gboolean
+is_bin_dir (const BerthHostLinksConfig *config, const gchar *dir)
+{
+  g_autofree gchar *real_dir = realpath (dir, NULL);
+  g_autofree gchar *real_bin = realpath (config->bin_dir, NULL);
+  g_autofree gchar *canonical = g_canonicalize_filename (dir, "/");
+
+  return g_str_equal (canonical, config->bin_dir)
+         || (real_dir != NULL && real_bin != NULL && g_str_equal (real_dir, real_bin));
+}
+
 /* The host's @name on @search_path: not Berth's own link to it. */
 static gchar *
 find_host_tool (const BerthHostLinksConfig *config, const gchar *name)
@@ -75,7 +88,7 @@ find_host_tool (const BerthHostLinksConfig *config, const gchar *name)
       g_autofree gchar *candidate = NULL;
       g_autofree gchar *target = NULL;
 
-      if (dirs[i][0] != '/' || g_str_equal (dirs[i], config->bin_dir))
+      if (dirs[i][0] != '/' || is_bin_dir (config, dirs[i]))
         continue;
       candidate = g_build_filename (dirs[i], name, NULL);
       if (!g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE)

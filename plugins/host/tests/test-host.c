@@ -299,6 +299,26 @@ test_links_foreign_in_bin_dir (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (own, G_FILE_TEST_IS_REGULAR));
 }
 
+/* With Berth's bin directory on PATH (as rcfiles puts it), however
+ * spelled, the tools still lead to the host's, never to themselves. */
+static void
+test_links_bin_dir_on_path (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *docker_host = g_build_filename (f->fake_bin, "docker", NULL);
+  g_autofree gchar *path = NULL;
+
+  apply_ok (f);
+  path = g_strdup_printf ("%s/:%s/../bin:%s", f->bin_dir, f->bin_dir, f->fake_bin);
+  g_setenv ("PATH", path, TRUE);
+  apply_ok (f);
+  {
+    g_autofree gchar *target = link_target (f->bin_dir, "docker");
+
+    g_assert_cmpstr (target, ==, docker_host);
+  }
+  g_setenv ("PATH", f->fake_bin, TRUE);
+}
+
 /* ---- shell startup files ------------------------------------------------- */
 
 static void
@@ -611,6 +631,7 @@ main (int argc, char **argv)
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/host/links/notset-then-manual", test_links_notset);
   ADD ("/host/links/foreign-in-bin-dir", test_links_foreign_in_bin_dir);
+  ADD ("/host/links/bin-dir-on-path", test_links_bin_dir_on_path);
   ADD ("/host/rcfiles/added-and-removed", test_rcfiles);
   ADD ("/host/rcfiles/malformed", test_rcfiles_malformed);
   ADD ("/host/autostart/systemd", test_autostart_systemd);
