@@ -13,6 +13,7 @@
 #include "berth-integration.h"
 #include "berth-settings-import.h"
 #include "berth-updater.h"
+#include "berth-updates.h"
 #include "berth-version.h"
 
 #include "berth-manager.h"
@@ -66,6 +67,10 @@ struct _BerthManager
   BerthKubernetesProvider *kubernetes;
   BerthImageProcessor *image_processor;
   GPtrArray *integrations; /* BerthIntegration, every one loaded */
+  BerthUpdates *updates;   /* Berth's own updates, once loaded */
+  /* A factory reset took back what they made: the defaults it writes and
+   * the state it ends in do not bring it back. */
+  gboolean integrations_removed;
   /* The image processor watches (refreshes its list, emits images-changed)
    * while Berth is STARTED and someone holds a watch. */
   gboolean image_processor_active;
@@ -115,6 +120,7 @@ enum
   SIGNAL_PROGRESS_CHANGED,
   SIGNAL_SETTINGS_CHANGED,
   SIGNAL_PLUGIN_EVENT,
+  SIGNAL_UPDATE_STATE,
   N_SIGNALS
 };
 
@@ -134,6 +140,8 @@ static void
 select_image_processor (BerthManager *self);
 static BerthPlugin *
 pick_plugin (BerthPluginLoader *loader, GType iface, const gchar *const *preferred, gboolean any);
+static gboolean
+check_updates_setting (BerthManager *self, JsonNode *partial, GError **error);
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -493,7 +501,7 @@ berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode *
 
   if (pending_out != NULL)
     *pending_out = NULL;
-  if (!check_loaded (self, error))
+  if (!check_loaded (self, error) || !check_updates_setting (self, partial, error))
     return FALSE;
   /* BerthSettings validates the whole result before it writes anything and
    * emits "changed", which is re-emitted as "settings-changed". */
@@ -584,6 +592,8 @@ berth_manager_propose_settings (BerthManager *self, JsonNode *partial, GError **
       return NULL;
     }
 
+  if (!check_updates_setting (self, partial, error))
+    return NULL;
   candidate = berth_settings_dup_node (self->settings);
   json_merge_into (json_node_get_object (candidate), json_node_get_object (partial));
   if (!berth_settings_validate (candidate, berth_settings_get_host (self->settings), error))
@@ -1187,6 +1197,7 @@ reset_fail (GTask *task, GError *error)
   BerthManager *self = g_task_get_source_object (task);
 
   self->resetting = FALSE;
+  self->integrations_removed = FALSE;
   berth_progress_clear (self->progress);
   berth_error_convert (&error);
   g_message ("%s failed: %s",
@@ -1201,6 +1212,7 @@ reset_succeed (GTask *task)
   BerthManager *self = g_task_get_source_object (task);
 
   self->resetting = FALSE;
+  self->integrations_removed = FALSE;
   berth_progress_clear (self->progress);
   g_message ("%s done", reset_kind_to_string (((ResetData *)g_task_get_task_data (task))->kind));
   g_task_return_boolean (task, TRUE);
@@ -1412,6 +1424,7 @@ reset_after_delete (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (data->kind == BERTH_RESET_FACTORY)
     {
+      self->integrations_removed = TRUE;
       remove_integrations (self, reset_task, reset_remove_files);
       return;
     }
@@ -1836,6 +1849,8 @@ static void
 on_settings_changed (BerthSettings *settings, const gchar *const *changed, BerthManager *self)
 {
   apply_integrations (self);
+  if (self->updates != NULL)
+    berth_updates_settings_changed (self->updates, changed);
   g_signal_emit (self, signals[SIGNAL_SETTINGS_CHANGED], 0, changed);
 }
 
@@ -1857,7 +1872,7 @@ integration_applied (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 apply_integrations (BerthManager *self)
 {
-  if (!self->loaded || self->integrations == NULL)
+  if (!self->loaded || self->integrations == NULL || self->integrations_removed)
     return;
   for (guint i = 0; i < self->integrations->len; i++)
     berth_integration_apply_async (g_ptr_array_index (self->integrations, i), self->state, NULL,
@@ -1907,6 +1922,143 @@ remove_integrations (BerthManager *self, GTask *reset_task, void (*next) (GTask 
                                     integration_removed, removal);
 }
 
+/* ---- Berth's own updates ------------------------------------------------ */
+
+static void
+on_updates_changed (BerthUpdates *updates, BerthManager *self)
+{
+  g_autoptr (JsonNode) status = berth_updates_dup_status (updates);
+
+  g_signal_emit (self, signals[SIGNAL_UPDATE_STATE], 0, status);
+}
+
+/* The Updater, or why there is none. */
+static void
+load_updates (BerthManager *self)
+{
+  BerthPlugin *plugin = pick_plugin (self->loader, BERTH_TYPE_UPDATER, NULL, TRUE);
+  const gchar *reason = NULL;
+
+  if (plugin == NULL && self->host.updates_from_packages)
+    reason = "this build of Berth does not update itself (built with -Dplugin_updater=disabled): "
+             "its updates come from your distribution's packages";
+  else if (plugin == NULL)
+    reason = "no Updater plugin is loaded, so Berth cannot update itself; `berthctl plugins` "
+             "lists the plugins found and why each did not load";
+  self->updates
+      = berth_updates_new (self->settings, plugin != NULL ? BERTH_UPDATER (plugin) : NULL, reason);
+  g_signal_connect_object (self->updates, "changed", G_CALLBACK (on_updates_changed), self, 0);
+  if (plugin != NULL)
+    g_message ("Updater: %s", berth_plugin_get_name (plugin));
+}
+
+/* Turning updates on where nothing can update is refused, rather than kept
+ * and ignored. */
+static gboolean
+check_updates_setting (BerthManager *self, JsonNode *partial, GError **error)
+{
+  JsonNode *node = partial != NULL && JSON_NODE_HOLDS_OBJECT (partial)
+                       ? lookup_path (partial, "application.updater.enabled")
+                       : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_BOOLEAN || !json_node_get_boolean (node)
+      || self->updates == NULL || berth_updates_is_supported (self->updates)
+      || berth_settings_get_boolean (self->settings, "application.updater.enabled"))
+    return TRUE;
+  g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
+               "application.updater.enabled: true is not supported here: %s; it can only be false",
+               berth_updates_get_unsupported_reason (self->updates));
+  return FALSE;
+}
+
+JsonNode *
+berth_manager_dup_update_status (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), NULL);
+
+  if (self->updates == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  return berth_updates_dup_status (self->updates);
+}
+
+static void
+update_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  JsonNode *status = berth_updates_check_finish (BERTH_UPDATES (source), result, &error);
+
+  if (status == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, status, (GDestroyNotify)json_node_unref);
+}
+
+void
+berth_manager_check_update_async (BerthManager *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (BERTH_IS_MANAGER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, berth_manager_check_update_async);
+  if (!check_loaded (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  berth_updates_check_async (self->updates, cancellable, update_checked, g_steal_pointer (&task));
+}
+
+JsonNode *
+berth_manager_check_update_finish (BerthManager *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+update_applied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!berth_updates_apply_finish (BERTH_UPDATES (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+berth_manager_apply_update_async (BerthManager *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (BERTH_IS_MANAGER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, berth_manager_apply_update_async);
+  if (!check_loaded (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  berth_updates_apply_async (self->updates, cancellable, update_applied, g_steal_pointer (&task));
+}
+
+gboolean
+berth_manager_apply_update_finish (BerthManager *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /* The first loaded plugin implementing @iface whose name is in @preferred,
  * else (when @any) the first one at all. */
 static BerthPlugin *
@@ -1923,12 +2075,45 @@ pick_plugin (BerthPluginLoader *loader, GType iface, const gchar *const *preferr
   return NULL;
 }
 
+/* The backend: the one named by $BERTH_BACKEND when it is set (an error when
+ * no loaded backend has that name), else the first that says it is native
+ * to this platform, else the first loaded. NULL with no error: none loaded. */
+static BerthPlugin *
+pick_backend (BerthManager *self, GError **error)
+{
+  g_autoptr (GPtrArray) found
+      = berth_plugin_loader_find_by_interface (self->loader, BERTH_TYPE_BACKEND);
+  const gchar *requested = g_getenv ("BERTH_BACKEND");
+
+  if (requested != NULL && requested[0] != '\0')
+    {
+      const gchar *const preferred[] = { requested, NULL };
+      BerthPlugin *plugin = pick_plugin (self->loader, BERTH_TYPE_BACKEND, preferred, FALSE);
+      g_autoptr (GString) names = g_string_new (NULL);
+
+      if (plugin != NULL)
+        return plugin;
+      for (guint i = 0; i < found->len; i++)
+        g_string_append_printf (names, "%s%s", i > 0 ? ", " : "",
+                                berth_plugin_get_name (g_ptr_array_index (found, i)));
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
+                   "BERTH_BACKEND=%s names no loaded backend plugin (loaded: %s); set it to one "
+                   "of those, or unset it to let Berth choose (`berthctl plugins` says why a "
+                   "plugin did not load)",
+                   requested, names->len > 0 ? names->str : "none");
+      return NULL;
+    }
+  for (guint i = 0; i < found->len; i++)
+    if (berth_backend_is_native (g_ptr_array_index (found, i), self->host.platform))
+      return g_ptr_array_index (found, i);
+  return found->len > 0 ? g_ptr_array_index (found, 0) : NULL;
+}
+
 gboolean
 berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **error)
 {
-  static const gchar *const unix_backends[] = { "lima", NULL };
-  static const gchar *const windows_backends[] = { "wsl", NULL };
   g_autofree gchar *settings_path = NULL;
+  g_autoptr (GError) backend_error = NULL;
   GPtrArray *failures;
   GPtrArray *plugins;
   BerthPlugin *plugin;
@@ -1969,9 +2154,12 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
       connect_plugin_signals (self, p);
     }
 
-  plugin = pick_plugin (
-      self->loader, BERTH_TYPE_BACKEND,
-      self->host.platform == BERTH_PLATFORM_WINDOWS ? windows_backends : unix_backends, TRUE);
+  plugin = pick_backend (self, &backend_error);
+  if (backend_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&backend_error));
+      return FALSE;
+    }
   if (plugin != NULL)
     {
       self->backend = g_object_ref (BERTH_BACKEND (plugin));
@@ -1995,9 +2183,12 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
     if (BERTH_IS_INTEGRATION (g_ptr_array_index (plugins, i)))
       g_ptr_array_add (self->integrations, g_object_ref (g_ptr_array_index (plugins, i)));
 
+  load_updates (self);
+
   self->loaded = TRUE;
   /* What the integrations manage is brought in line from the start. */
   apply_integrations (self);
+  berth_updates_start (self->updates);
   return TRUE;
 }
 
@@ -2526,6 +2717,7 @@ berth_manager_dispose (GObject *object)
   g_clear_object (&self->kubernetes);
   g_clear_object (&self->image_processor);
   g_clear_pointer (&self->integrations, g_ptr_array_unref);
+  g_clear_object (&self->updates);
   g_clear_object (&self->loader);
   g_clear_object (&self->settings);
   g_clear_object (&self->op_cancellable);
@@ -2580,6 +2772,9 @@ berth_manager_class_init (BerthManagerClass *klass)
   signals[SIGNAL_PLUGIN_EVENT]
       = g_signal_new ("plugin-event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, JSON_TYPE_NODE);
+  signals[SIGNAL_UPDATE_STATE]
+      = g_signal_new ("update-state", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, JSON_TYPE_NODE);
 }
 
 static void

@@ -1,9 +1,16 @@
 /* berthctl end to end: the real binary, throwaway XDG directories, and what a
  * person sees on stdout and stderr. */
+/* posix_openpt() and its friends, for the terminal tests. */
+#define _GNU_SOURCE
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -743,23 +750,32 @@ test_reset_and_diagnostics (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.out, "FREE_DISK"));
   g_assert_nonnull (strstr (r.out, "QEMU_PRESENT"));
   g_assert_nonnull (strstr (r.out, "VIRTUALIZATION"));
+  {
+    /* The same exit status in JSON as in text. */
+    gint text_status = r.status;
+
+    run_clear (&r);
+    r = berthctl (f, "diagnostics", "-o", "json", NULL);
+    g_assert_cmpint (r.status, ==, text_status);
+    g_assert_cmpint (r.status, ==, strstr (r.out, "\"passed\" : false") != NULL ? 1 : 0);
+  }
   run_clear (&r);
 
   r = berthctl (f, "set", "--images.show-all=false", NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
+  /* Not on a terminal here: no question asked. It returns once berthd
+   * has removed everything and quit. */
   r = berthctl (f, "factory-reset", NULL);
   g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==, "Berth was reset to its first state, and berthd has quit\n");
   run_clear (&r);
-  /* Back to defaults, once berthd has done it. */
-  for (gint i = 0; i < 100; i++)
-    {
-      g_clear_pointer (&text, g_free);
-      if (g_file_get_contents (file, &text, NULL, NULL) && strstr (text, "\"showAll\" : true"))
-        break;
-      g_usleep (G_USEC_PER_SEC / 10);
-    }
-  g_assert_nonnull (text);
+  {
+    g_autofree gchar *credentials = credentials_path (f);
+
+    g_assert_false (g_file_test (credentials, G_FILE_TEST_EXISTS));
+  }
+  g_assert_true (g_file_get_contents (file, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"showAll\" : true"));
 }
 
@@ -1557,6 +1573,142 @@ test_debug_setting (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_occurrences (text, "settings-changed for application.debug"), ==, 1);
 }
 
+/* ---- on a terminal --------------------------------------------------------- */
+
+/* Reads from the terminal's master side into @out until @needle shows (or,
+ * with NULL, until the other side is closed), for at most 30 s. */
+static gboolean
+read_terminal (gint master, GString *out, const gchar *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (needle == NULL || strstr (out->str, needle) == NULL)
+    {
+      struct pollfd pfd = { master, POLLIN, 0 };
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+      gchar buf[512];
+      ssize_t n;
+
+      if (left <= 0 || poll (&pfd, 1, (gint)left) <= 0)
+        return FALSE;
+      n = read (master, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) /* EIO: the last program on the terminal has gone */
+        return needle == NULL;
+      g_string_append_len (out, buf, n);
+    }
+  return TRUE;
+}
+
+/* Runs berthctl with a terminal as stdin, stdout and stderr; answers
+ * @answer when @prompt shows. */
+static Run
+berthctl_on_terminal (Fixture *f, const gchar *prompt, const gchar *answer,
+                      const gchar *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GString) out = g_string_new (NULL);
+  Run r = { 0 };
+  gint master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const gchar *slave;
+  gint status = 0;
+  pid_t pid;
+
+  g_assert_cmpint (master, >=, 0);
+  g_assert_cmpint (grantpt (master), ==, 0);
+  g_assert_cmpint (unlockpt (master), ==, 0);
+  slave = ptsname (master);
+  g_assert_nonnull (slave);
+  g_ptr_array_add (argv, (gpointer) g_getenv ("BERTHCTL"));
+  for (gsize i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      gint fd;
+
+      setsid ();
+      fd = open (slave, O_RDWR);
+      if (fd < 0)
+        _exit (127);
+      dup2 (fd, 0);
+      dup2 (fd, 1);
+      dup2 (fd, 2);
+      execve (argv->pdata[0], (gchar **) argv->pdata, f->envp);
+      _exit (127);
+    }
+  if (!read_terminal (master, out, prompt))
+    g_error ("berthctl did not ask \"%s\" on the terminal; it wrote \"%s\"", prompt, out->str);
+  g_assert_cmpint (write (master, answer, strlen (answer)), ==, (gssize) strlen (answer));
+  read_terminal (master, out, NULL);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  close (master);
+  g_assert_true (WIFEXITED (status));
+  r.status = WEXITSTATUS (status);
+  r.out = g_string_free (g_steal_pointer (&out), FALSE);
+  r.err = g_strdup ("");
+  return r;
+}
+
+/* What cannot be undone is asked first on a terminal; "no" keeps it all,
+ * "yes" goes on, and --yes does not ask. */
+static void
+test_confirmation (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *credentials = credentials_path (f);
+  Run r;
+
+  r = berthctl_on_terminal (f, "Continue? [y/N] ", "n\n",
+                            (const gchar *const[]){ "factory-reset", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "removes the VM"));
+  g_assert_nonnull (strstr (r.out, "nothing was reset"));
+  run_clear (&r);
+
+  start_daemon (f);
+  r = berthctl_on_terminal (f, "Continue? [y/N] ", "\n",
+                            (const gchar *const[]){ "reset", "--vm", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "nothing was reset"));
+  run_clear (&r);
+  r = berthctl_on_terminal (f, "Continue? [y/N] ", "yes\n",
+                            (const gchar *const[]){ "reset", "--vm", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "nothing was reset"));
+  run_clear (&r);
+  r = berthctl_on_terminal (f, NULL, "",
+                            (const gchar *const[]){ "factory-reset", "--yes", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "Continue?"));
+  g_assert_nonnull (strstr (r.out, "berthd has quit"));
+  run_clear (&r);
+  g_assert_false (g_file_test (credentials, G_FILE_TEST_EXISTS));
+}
+
+/* Each command's help names it as it is typed. */
+static void
+test_help_usage (Fixture *f, gconstpointer data)
+{
+  const gchar *commands[] = { "start", "reset", "logs", "images ls", "shell", "info", NULL };
+
+  for (gsize i = 0; commands[i] != NULL; i++)
+    {
+      g_autofree gchar *want = g_strdup_printf ("Usage:\n  berthctl %s [OPTION", commands[i]);
+      g_auto (GStrv) words = g_strsplit (commands[i], " ", -1);
+      Run r = words[1] != NULL ? berthctl (f, words[0], words[1], "--help", NULL)
+                               : berthctl (f, words[0], "--help", NULL);
+
+      g_assert_cmpint (r.status, ==, 0);
+      if (!g_str_has_prefix (r.out, want))
+        g_error ("berthctl %s --help begins \"%.60s\", not \"%s\"", commands[i], r.out, want);
+      run_clear (&r);
+    }
+}
+
 /* ---- logs ---------------------------------------------------------------- */
 
 static gchar *
@@ -1766,6 +1918,8 @@ main (int argc, char **argv)
   ADD ("/berthctl/reset-and-diagnostics", test_reset_and_diagnostics);
   ADD ("/berthctl/completion", test_completion);
   ADD ("/berthctl/logs", test_logs);
+  ADD ("/berthctl/confirmation", test_confirmation);
+  ADD ("/berthctl/help-usage", test_help_usage);
   ADD ("/berthctl/logs/journal", test_logs_journal);
   return g_test_run ();
 }

@@ -14,6 +14,7 @@
 #include "berthctl-launch.h"
 #include "berthctl-logs.h"
 #include "berthctl-remote.h"
+#include "berthctl-update.h"
 #include "berthctl-wait.h"
 
 /* Exit codes, as rdctl. */
@@ -76,10 +77,12 @@ parse_options (BerthctlOptions *opts, const gchar *command, const gchar *paramet
                gboolean connection, int *argc, char ***argv, GError **error)
 {
   g_autoptr (GOptionContext) ctx = NULL;
-  g_autofree gchar *param = g_strdup_printf ("%s%s%s", command, parameter ? " " : "",
-                                             parameter ? parameter : "");
+  g_autofree gchar *prgname = g_strdup_printf ("berthctl %s", command);
 
-  ctx = g_option_context_new (param);
+  /* GOption's usage line is "<prgname> [OPTION…] <parameter>": "berthctl
+   * start [OPTION…] …", not the command's name twice. */
+  g_set_prgname (prgname);
+  ctx = g_option_context_new (parameter);
   g_option_context_set_summary (ctx, summary);
   if (entries != NULL)
     g_option_context_add_main_entries (ctx, entries, NULL);
@@ -1022,6 +1025,53 @@ cmd_import_settings (BerthctlOptions *opts, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* Asks on the terminal before something that cannot be undone. TRUE when
+ * stdin is not a terminal (scripts say --yes by running at all), when
+ * @assume_yes, or when the person answers yes. */
+static gboolean
+confirm (const gchar *what, gboolean assume_yes)
+{
+  gchar answer[64] = "";
+
+  if (assume_yes || !isatty (STDIN_FILENO))
+    return TRUE;
+  g_printerr ("%s\nContinue? [y/N] ", what);
+  fflush (stderr);
+  if (fgets (answer, sizeof answer, stdin) == NULL)
+    return FALSE;
+  g_strstrip (answer);
+  return g_ascii_strcasecmp (answer, "y") == 0 || g_ascii_strcasecmp (answer, "yes") == 0;
+}
+
+#define YES_ENTRY                                                                                 \
+  { "yes", 'y', 0, G_OPTION_ARG_NONE, &assume_yes, "Do not ask for confirmation on a terminal",   \
+    NULL }
+
+static const gchar factory_reset_warning[]
+    = "This stops Berth and removes the VM with its containers, images and volumes, the caches\n"
+      "and the settings (the logs stay). berthd quits afterwards.";
+static const gchar vm_reset_warning[]
+    = "This removes the VM's disk with its containers, images and volumes; the next start makes a\n"
+      "new one.";
+
+/* berthd's process id, from its credentials file; 0 when unknown. */
+static gint64
+daemon_pid (BerthctlOptions *opts)
+{
+  g_autofree gchar *path = berthctl_connection_get_config_path (&opts->conn);
+  g_autofree gchar *text = NULL;
+  g_autoptr (JsonNode) root = NULL;
+
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &text, &length, NULL))
+    return 0;
+  root = berth_json_parse (text, length, 8, path, NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return 0;
+  return json_object_get_int_member_with_default (json_node_get_object (root), "pid", 0);
+}
+
 static int
 reset_call (BerthctlOptions *opts, const gchar *path, const gchar *mode)
 {
@@ -1045,7 +1095,7 @@ reset_call (BerthctlOptions *opts, const gchar *path, const gchar *mode)
 
 /* PUT /v1/factory_reset, keeping Berth's cache when @keep_system_images. */
 static int
-factory_reset_call (BerthctlOptions *opts, gboolean keep_system_images)
+factory_reset_request (BerthctlOptions *opts, gboolean keep_system_images)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (BerthctlRemote) remote = connect_daemon (opts, &error);
@@ -1063,20 +1113,58 @@ factory_reset_call (BerthctlOptions *opts, gboolean keep_system_images)
   return EXIT_OK;
 }
 
+/* Asks berthd for a factory reset and waits for it to quit, which it does
+ * once everything is removed. */
+static int
+factory_reset (BerthctlOptions *opts, gint wait_timeout, gboolean keep_system_images)
+{
+  gint64 pid = daemon_pid (opts);
+  int status = factory_reset_request (opts, keep_system_images);
+
+  if (status != EXIT_OK)
+    return status;
+  for (gint i = 0; pid > 0 && i < wait_timeout * 10; i++)
+    {
+      if (!berth_process_is_running ((GPid)pid))
+        {
+          g_print ("Berth was reset to its first state, and berthd has quit\n");
+          return EXIT_OK;
+        }
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+  if (pid <= 0)
+    {
+      g_print ("berthd accepted the factory reset\n");
+      return EXIT_OK;
+    }
+  g_printerr ("berthctl: berthd accepted the factory reset but was still running after %d s; "
+              "berthctl logs berthd says why\n",
+              wait_timeout);
+  return EXIT_FAILED;
+}
+
 static int
 cmd_reset (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  gboolean k8s = FALSE, vm = FALSE, factory = FALSE, wipe = FALSE, keep = FALSE;
-  GOptionEntry entries[]
-      = { { "k8s", 0, 0, G_OPTION_ARG_NONE, &k8s, "Reset Kubernetes' state only", NULL },
-          { "wipe", 0, 0, G_OPTION_ARG_NONE, &wipe, "With --k8s: remove its images too", NULL },
-          { "vm", 0, 0, G_OPTION_ARG_NONE, &vm,
-            "Remove the VM's disk; the next start makes a new one", NULL },
-          { "factory", 0, 0, G_OPTION_ARG_NONE, &factory, "Remove everything Berth wrote", NULL },
-          { "keep-system-images", 0, 0, G_OPTION_ARG_NONE, &keep,
-            "With --factory: keep the cache (guest image, Kubernetes' downloads)", NULL },
-          { NULL } };
+  gboolean k8s = FALSE, vm = FALSE, factory = FALSE, wipe = FALSE, assume_yes = FALSE;
+  gboolean keep = FALSE;
+  gint wait_timeout = 120;
+  GOptionEntry entries[] = {
+    { "k8s", 0, 0, G_OPTION_ARG_NONE, &k8s, "Reset Kubernetes' state only", NULL },
+    { "wipe", 0, 0, G_OPTION_ARG_NONE, &wipe, "With --k8s: remove its images too", NULL },
+    { "vm", 0, 0, G_OPTION_ARG_NONE, &vm,
+      "Remove the VM's disk; the next start makes a new one", NULL },
+    { "factory", 0, 0, G_OPTION_ARG_NONE, &factory,
+      "Remove everything Berth wrote; berthd quits", NULL },
+    { "keep-system-images", 0, 0, G_OPTION_ARG_NONE, &keep,
+      "With --factory: keep the cache (guest image, Kubernetes' downloads)", NULL },
+    YES_ENTRY,
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "With --factory: give up waiting for berthd to quit after this many seconds (default 120)",
+      "SECONDS" },
+    { NULL }
+  };
 
   if (!parse_options (opts, "reset", NULL, "Reset Kubernetes, the VM, or everything.", entries,
                       NULL, TRUE, &argc, &argv, &error)
@@ -1099,26 +1187,43 @@ cmd_reset (BerthctlOptions *opts, int argc, char **argv)
     }
   if (k8s)
     return reset_call (opts, "/v1/k8s_reset", wipe ? "wipe" : "fast");
+  if (!confirm (vm ? vm_reset_warning : factory_reset_warning, assume_yes))
+    {
+      g_printerr ("berthctl: nothing was reset\n");
+      return EXIT_FAILED;
+    }
   if (vm)
     return reset_call (opts, "/v1/vm_reset", NULL);
-  return factory_reset_call (opts, keep);
+  return factory_reset (opts, wait_timeout, keep);
 }
 
 static int
 cmd_factory_reset (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
+  gboolean assume_yes = FALSE;
   gboolean keep = FALSE;
-  GOptionEntry entries[] = { { "keep-system-images", 0, 0, G_OPTION_ARG_NONE, &keep,
-                               "Keep the cache (the guest image, Kubernetes' downloads)", NULL },
-                             { NULL } };
+  gint wait_timeout = 120;
+  GOptionEntry entries[] = {
+    { "keep-system-images", 0, 0, G_OPTION_ARG_NONE, &keep,
+      "Keep the cache (the guest image, Kubernetes' downloads)", NULL },
+    YES_ENTRY,
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "Give up waiting for berthd to quit after this many seconds (default 120)", "SECONDS" },
+    { NULL },
+  };
 
   if (!parse_options (opts, "factory-reset", NULL,
-                      "Stop Berth and remove the VM, caches and settings it wrote.", entries, NULL,
-                      TRUE, &argc, &argv, &error)
+                      "Stop Berth, remove the VM, caches and settings it wrote, and quit berthd.",
+                      entries, NULL, TRUE, &argc, &argv, &error)
       || !no_extra_args (argc, argv, &error))
     return fail (error);
-  return factory_reset_call (opts, keep);
+  if (!confirm (factory_reset_warning, assume_yes))
+    {
+      g_printerr ("berthctl: nothing was reset\n");
+      return EXIT_FAILED;
+    }
+  return factory_reset (opts, wait_timeout, keep);
 }
 
 static int
@@ -1142,20 +1247,23 @@ cmd_diagnostics (BerthctlOptions *opts, int argc, char **argv)
   answer = berthctl_remote_call (remote, "GET", "/v1/diagnostic_checks", NULL, &error);
   if (answer == NULL)
     return fail (error);
+  if (JSON_NODE_HOLDS_OBJECT (answer))
+    checks = json_object_get_array_member (json_node_get_object (answer), "checks");
+  /* The exit status says the same in both formats: 1 when a check failed. */
+  for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+    all_passed &= json_object_get_boolean_member_with_default (
+        json_array_get_object_element (checks, i), "passed", FALSE);
   if (want_json (opts))
     {
       print_json (answer);
-      return EXIT_OK;
+      return all_passed ? EXIT_OK : EXIT_FAILED;
     }
-  if (JSON_NODE_HOLDS_OBJECT (answer))
-    checks = json_object_get_array_member (json_node_get_object (answer), "checks");
   for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
     {
       JsonObject *c = json_array_get_object_element (checks, i);
       gboolean passed = json_object_get_boolean_member_with_default (c, "passed", FALSE);
       JsonArray *fixes = json_object_get_array_member (c, "fixes");
 
-      all_passed &= passed;
       g_print ("%s %-20s %s\n", passed ? "ok  " : "FAIL",
                json_object_get_string_member_with_default (c, "id", "?"),
                json_object_get_string_member_with_default (c, "description", ""));
@@ -1250,8 +1358,11 @@ cmd_shell (BerthctlOptions *opts, int argc, char **argv)
   g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) vm = NULL;
   g_autoptr (GPtrArray) ssh_argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("[--] [COMMAND…]");
+  g_autoptr (GOptionContext) ctx = NULL;
   gboolean tty;
+
+  g_set_prgname ("berthctl shell");
+  ctx = g_option_context_new ("[--] [COMMAND…]");
 
   /* Everything after the options (or after --) is the guest's command line,
    * options and all. */
@@ -1294,6 +1405,12 @@ cmd_images (BerthctlOptions *opts, int argc, char **argv)
   return berthctl_cmd_images (&opts->conn, argc, argv);
 }
 
+static int
+cmd_update (BerthctlOptions *opts, int argc, char **argv)
+{
+  return berthctl_cmd_update (&opts->conn, argc, argv);
+}
+
 static int cmd_completion (BerthctlOptions *opts, int argc, char **argv);
 
 static const BerthctlCommand commands[] = {
@@ -1309,6 +1426,7 @@ static const BerthctlCommand commands[] = {
   { "reset", "Reset Kubernetes, the VM or everything", cmd_reset },
   { "factory-reset", "Remove everything Berth wrote", cmd_factory_reset },
   { "images", "List, pull, build, tag and remove images", cmd_images },
+  { "update", "Check for, download and install a newer Berth", cmd_update },
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },
   { "paths", "Show where Berth keeps its files", cmd_paths },
@@ -1372,6 +1490,8 @@ cmd_completion (BerthctlOptions *opts, int argc, char **argv)
            "    completion) COMPREPLY=( $(compgen -W bash -- \"$cur\") ) ;;\n"
            "    images) COMPREPLY=( $(compgen -W \"ls pull build tag rm namespaces --output "
            "--namespace --tag $conn\" -- \"$cur\") ) ;;\n"
+           "    update) COMPREPLY=( $(compgen -W \"status check apply --output --timeout "
+           "$conn\" -- \"$cur\") ) ;;\n"
            "    *) COMPREPLY=( $(compgen -W \"$conn\" -- \"$cur\") ) ;;\n"
            "  esac\n"
            "}\n"

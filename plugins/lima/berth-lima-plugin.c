@@ -1783,8 +1783,11 @@ guest_shutting_down (BerthLimaPlugin *self)
 static void
 powerdown_again_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (BerthLimaPlugin) self = user_data;
-  g_autoptr (JsonNode) reply = berth_lima_qmp_call_finish (result, NULL);
+  JsonNode *reply = berth_lima_qmp_call_finish (result, NULL);
+
+  /* Only the press matters; the reply, if any, is dropped. */
+  g_clear_pointer (&reply, json_node_unref);
+  g_object_unref (user_data);
 }
 
 /* Every second while a graceful stop waits: the power button again while
@@ -2384,6 +2387,13 @@ berth_lima_plugin_info (BerthBackend *backend, GError **error)
   return json_builder_get_root (b);
 }
 
+/* QEMU in Lima's layout is the VM of Linux and macOS; Windows has WSL. */
+static gboolean
+berth_lima_plugin_is_native (BerthBackend *backend, BerthPlatform platform)
+{
+  return platform != BERTH_PLATFORM_WINDOWS;
+}
+
 /* ---- GObject --------------------------------------------------------------- */
 
 static void
@@ -2577,4 +2587,5 @@ berth_lima_plugin_backend_init (BerthBackendInterface *iface)
   iface->forward_socket_finish = berth_lima_plugin_boolean_finish;
   iface->list_port_forwards = berth_lima_plugin_list_port_forwards;
   iface->info = berth_lima_plugin_info;
+  iface->is_native = berth_lima_plugin_is_native;
 }
