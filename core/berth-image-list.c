@@ -1418,3 +1418,39 @@ berth_image_result_get_output (GAsyncResult *result)
 
   return g_object_get_data (G_OBJECT (result), OUTPUT_KEY);
 }
+
+gboolean
+berth_image_list_is_system_image (const gchar *repository)
+{
+  g_return_val_if_fail (repository != NULL, FALSE);
+  return g_str_has_prefix (repository, "rancher/") || g_str_equal (repository, "moby/buildkit");
+}
+
+JsonNode *
+berth_image_list_without_system_images (JsonNode *images)
+{
+  g_autoptr (JsonArray) kept = json_array_new ();
+  JsonArray *all;
+
+  g_return_val_if_fail (images != NULL && JSON_NODE_HOLDS_ARRAY (images), NULL);
+
+  all = json_node_get_array (images);
+  for (guint i = 0; i < json_array_get_length (all); i++)
+    {
+      JsonNode *image = json_array_get_element (all, i);
+      const gchar *repository = NULL;
+
+      if (JSON_NODE_HOLDS_OBJECT (image))
+        {
+          JsonNode *node = json_object_get_member (json_node_get_object (image), "repository");
+
+          if (node != NULL && JSON_NODE_HOLDS_VALUE (node)
+              && json_node_get_value_type (node) == G_TYPE_STRING)
+            repository = json_node_get_string (node);
+        }
+      if (repository != NULL && berth_image_list_is_system_image (repository))
+        continue;
+      json_array_add_element (kept, json_node_copy (image));
+    }
+  return json_node_init_array (json_node_alloc (), kept);
+}

@@ -37,6 +37,16 @@ typedef struct
 JsonNode *
 berth_image_list_parse (const gchar *data, gsize len, const gchar *ns, BerthImageListStats *stats);
 
+/* Whether @repository is one of the images that images.showAll false hides
+ * from a list of the k8s.io namespace, as Rancher Desktop does: Kubernetes'
+ * own (rancher/...) and buildkit's (moby/buildkit). */
+gboolean
+berth_image_list_is_system_image (const gchar *repository);
+/* A copy of the list @images (from berth_image_list_parse()) without the
+ * images berth_image_list_is_system_image() names. */
+JsonNode *
+berth_image_list_without_system_images (JsonNode *images);
+
 /* Whether two lists made by berth_image_list_parse() name the same images
  * with the same details. NULL equals only NULL. */
 gboolean

@@ -68,6 +68,9 @@ struct _BerthManager
   BerthImageProcessor *image_processor;
   GPtrArray *integrations; /* BerthIntegration, every one loaded */
   BerthUpdates *updates;   /* Berth's own updates, once loaded */
+  /* A factory reset took back what they made: the defaults it writes and
+   * the state it ends in do not bring it back. */
+  gboolean integrations_removed;
   /* The image processor watches (refreshes its list, emits images-changed)
    * while Berth is STARTED and someone holds a watch. */
   gboolean image_processor_active;
@@ -1172,6 +1175,7 @@ typedef struct
 {
   BerthResetKind kind;
   gboolean was_running;
+  gboolean keep_cache; /* a factory reset's keepSystemImages */
 } ResetData;
 
 static void
@@ -1193,6 +1197,7 @@ reset_fail (GTask *task, GError *error)
   BerthManager *self = g_task_get_source_object (task);
 
   self->resetting = FALSE;
+  self->integrations_removed = FALSE;
   berth_progress_clear (self->progress);
   berth_error_convert (&error);
   g_message ("%s failed: %s",
@@ -1207,6 +1212,7 @@ reset_succeed (GTask *task)
   BerthManager *self = g_task_get_source_object (task);
 
   self->resetting = FALSE;
+  self->integrations_removed = FALSE;
   berth_progress_clear (self->progress);
   g_message ("%s done", reset_kind_to_string (((ResetData *)g_task_get_task_data (task))->kind));
   g_task_return_boolean (task, TRUE);
@@ -1336,11 +1342,18 @@ static void
 reset_remove_files (GTask *reset_task)
 {
   BerthManager *self = g_task_get_source_object (reset_task);
+  ResetData *data = g_task_get_task_data (reset_task);
   g_autoptr (GTask) task = g_task_new (self, NULL, reset_after_remove, g_object_ref (reset_task));
+  BerthPaths *paths = berth_paths_copy (self->paths);
 
+  /* keepSystemImages: the guest image and Kubernetes' downloads stay. */
+  if (data->keep_cache)
+    g_clear_pointer (&paths->cache, g_free);
   berth_progress_begin (self->progress, STEP_REMOVE_FILES,
-                        "Removing Berth's data, caches and settings", 0);
-  g_task_set_task_data (task, berth_paths_copy (self->paths), (GDestroyNotify)berth_paths_free);
+                        data->keep_cache ? "Removing Berth's data and settings, keeping its cache"
+                                         : "Removing Berth's data, caches and settings",
+                        0);
+  g_task_set_task_data (task, paths, (GDestroyNotify)berth_paths_free);
   g_task_run_in_thread (task, remove_files_thread);
 }
 
@@ -1411,6 +1424,7 @@ reset_after_delete (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (data->kind == BERTH_RESET_FACTORY)
     {
+      self->integrations_removed = TRUE;
       remove_integrations (self, reset_task, reset_remove_files);
       return;
     }
@@ -1498,9 +1512,9 @@ reset_after_start (GObject *source, GAsyncResult *result, gpointer user_data)
   reset_succeed (reset_task);
 }
 
-void
-berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable *cancellable,
-                           GAsyncReadyCallback callback, gpointer user_data)
+static void
+begin_reset (BerthManager *self, BerthResetKind kind, gboolean keep_cache,
+             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
   g_autoptr (GError) error = NULL;
@@ -1520,6 +1534,7 @@ berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable
   data = g_new0 (ResetData, 1);
   data->kind = kind;
   data->was_running = self->state == BERTH_STATE_STARTED;
+  data->keep_cache = keep_cache;
   g_task_set_task_data (task, data, g_free);
   self->resetting = TRUE;
   g_message ("Beginning the %s", reset_kind_to_string (kind));
@@ -1543,6 +1558,21 @@ berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable
       stop_internal (self, internal_task (self, reset_after_stop, task));
       break;
     }
+}
+
+void
+berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data)
+{
+  begin_reset (self, kind, FALSE, cancellable, callback, user_data);
+}
+
+void
+berth_manager_factory_reset_async (BerthManager *self, gboolean keep_system_images,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  begin_reset (self, BERTH_RESET_FACTORY, keep_system_images, cancellable, callback, user_data);
 }
 
 gboolean
@@ -1842,7 +1872,7 @@ integration_applied (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 apply_integrations (BerthManager *self)
 {
-  if (!self->loaded || self->integrations == NULL)
+  if (!self->loaded || self->integrations == NULL || self->integrations_removed)
     return;
   for (guint i = 0; i < self->integrations->len; i++)
     berth_integration_apply_async (g_ptr_array_index (self->integrations, i), self->state, NULL,

@@ -86,6 +86,14 @@ berth_manager_reset_async (BerthManager *self, BerthResetKind kind, GCancellable
                            GAsyncReadyCallback callback, gpointer user_data);
 gboolean
 berth_manager_reset_finish (BerthManager *self, GAsyncResult *result, GError **error);
+/* A factory reset that, when @keep_system_images, keeps Berth's cache
+ * ($XDG_CACHE_HOME/berth: the guest image, Kubernetes' downloads), as
+ * Rancher Desktop's keepSystemImages keeps its Kubernetes images. Finish
+ * with berth_manager_reset_finish(). */
+void
+berth_manager_factory_reset_async (BerthManager *self, gboolean keep_system_images,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data);
 
 /* Whether start, stop or a reset of @kind asked now would be taken, and if
  * not why: BUSY (locked, or another operation under way) or NOT_SUPPORTED

@@ -60,4 +60,11 @@ berth_settings_looks_like_early_shape (JsonObject *root);
 gboolean
 berth_settings_node_deeper_than (JsonNode *node, guint max_depth);
 
+/* Sets every setting in @root (a whole settings object) that holds a value
+ * @host does not support back to its default, logging each; returns their
+ * paths (empty when none). What a file kept from before the setting was
+ * refused, or from a host that supported it, goes this way at load. */
+GStrv
+berth_settings_settle_unsupported (JsonNode *root, const BerthHostInfo *host);
+
 G_END_DECLS

@@ -34,23 +34,25 @@ static const gchar *const mount_choices[] = { "9p", "reverse-sshfs", NULL };
 
 static const BerthSettingSpec settings_schema[] = {
   { "application.adminAccess", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
-    "Let Berth ask for administrator rights for privileged helpers" },
+    "Link /var/run/docker.sock to Berth's socket, asking for administrator rights (pkexec)" },
   { "application.autoStart", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
     "Start Berth when you log in" },
   { "application.startInBackground", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
     "Start without opening the main window" },
+  /* Berth sends nothing: only false is accepted (berth-settings-support.c). */
   { "application.telemetry.enabled", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
-    "Send anonymous usage statistics" },
+    "Send anonymous usage statistics (Berth sends none: always false)" },
   { "application.updater.enabled", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE,
     "Check for Berth updates and install them" },
   { "application.debug", BERTH_SETTING_BOOLEAN, NULL, 0, 0, NONE, "Log debugging detail" },
   { "application.pathManagementStrategy", BERTH_SETTING_ENUM, path_strategy_choices, 0, 0, NONE,
-    "How the tools reach PATH: notset (ask), manual, or rcfiles (edit shell startup files)" },
+    "How the tools reach PATH: notset (linked in ~/.local/bin), manual, or rcfiles (edit shell "
+    "startup files)" },
   { "application.disabledPlugins", BERTH_SETTING_STRING_LIST, NULL, 0, 0, NONE,
     "Plugins not to load, by name" },
   { "containerEngine.name", BERTH_SETTING_ENUM, engine_choices, 0, 0, RESTART,
     "Container engine in the VM: moby (dockerd) or containerd" },
-  /* The allow-list is enforced inside the VM, set up when it starts. */
+  /* Not enforced by this build: refused unless off (berth-settings-support.c). */
   { "containerEngine.allowedImages.enabled", BERTH_SETTING_BOOLEAN, NULL, 0, 0, RESTART,
     "Only allow images that match containerEngine.allowedImages.patterns" },
   { "containerEngine.allowedImages.patterns", BERTH_SETTING_STRING_LIST, NULL, 0, 0, RESTART,
@@ -204,6 +206,10 @@ berth_host_info_detect (BerthHostInfo *host)
   host->self_updating_bundle
       = (appimage != NULL && appimage[0] != '\0') || runs_from_release_bundle ();
   host->updates_from_packages = !BERTH_SELF_UPDATES;
+  {
+    g_autofree gchar *pkexec = g_find_program_in_path ("pkexec");
+    host->has_pkexec = pkexec != NULL;
+  }
 }
 
 /* A host of unknown size: only the schema's own ranges apply. */
@@ -489,7 +495,7 @@ berth_settings_new_defaults (const BerthHostInfo *host)
   set_boolean (root, "application.adminAccess", FALSE);
   set_boolean (root, "application.autoStart", FALSE);
   set_boolean (root, "application.startInBackground", FALSE);
-  set_boolean (root, "application.telemetry.enabled", TRUE);
+  set_boolean (root, "application.telemetry.enabled", FALSE);
   /* On Linux the distribution updates Berth, unless it runs from a bundle
    * that replaces itself. */
   set_boolean (root, "application.updater.enabled",
@@ -965,7 +971,9 @@ berth_settings_validate_value (const gchar *path, JsonNode *value, const BerthHo
 
   g_return_val_if_fail (spec != NULL, FALSE);
   g_return_val_if_fail (value != NULL, FALSE);
-  return validate_leaf (spec, value, host != NULL ? host : &no_host_limits, error);
+  return validate_leaf (spec, value, host != NULL ? host : &no_host_limits, error)
+         && berth_settings_check_supported (path, value, host != NULL ? host : &no_host_limits,
+                                            error);
 }
 
 static guint
@@ -1523,6 +1531,12 @@ berth_settings_prepare (JsonNode *root, const BerthHostInfo *host, gboolean *mig
    * every change (berth_settings_update) and to starting the VM. */
   if (!berth_settings_validate (root, &no_host_limits, error))
     return FALSE;
+  /* A value kept from before it was refused did nothing: it goes. */
+  {
+    g_auto (GStrv) settled = berth_settings_settle_unsupported (root, host);
+    if (settled[0] != NULL)
+      migrated = TRUE;
+  }
   if (migrated_out != NULL)
     *migrated_out = migrated;
   return TRUE;
@@ -2185,6 +2199,9 @@ validate_changes_against_host (JsonNode *old_root, JsonNode *new_root, const Ber
       const BerthSettingSpec *spec = berth_settings_lookup_spec (changed[i]);
       JsonNode *node = lookup_node (new_root, changed[i]);
 
+      if (spec != NULL && node != NULL
+          && !berth_settings_check_supported (changed[i], node, host, error))
+        return FALSE;
       if (spec != NULL && spec->type == BERTH_SETTING_BOOLEAN && node != NULL
           && node_is_boolean (node)
           && !validate_boolean_value (spec, json_node_get_boolean (node), host, error))

@@ -20,6 +20,7 @@ typedef struct
   /* Built without the updater (a distribution's build): a change or import
    * of application.updater.enabled to true is refused. */
   gboolean updates_from_packages;
+  gboolean has_pkexec;           /* polkit's pkexec is on PATH */
 } BerthHostInfo;
 
 void berth_host_info_detect (BerthHostInfo *host);
@@ -130,6 +131,24 @@ gboolean berth_settings_migrate (JsonObject *root, GError **error);
 gboolean berth_settings_validate (JsonNode *root, const BerthHostInfo *host, GError **error);
 /* Key paths whose leaf values differ between two settings objects. */
 GStrv berth_settings_diff (JsonNode *old_root, JsonNode *new_root);
+
+/* Settings that take only their default value here (berth-settings-support.c).
+ * Why the setting at @path accepts nothing but its default in this build or
+ * on @host (NULL: this host), in a phrase; NULL when it is acted on. */
+const gchar *
+berth_settings_get_unsupported_reason (const gchar *path, const BerthHostInfo *host);
+/* BERTH_ERROR_NOT_SUPPORTED naming @path, @value, the reason and the one
+ * value accepted, unless @value is supported (or is the default). */
+gboolean
+berth_settings_check_supported (const gchar *path, JsonNode *value, const BerthHostInfo *host,
+                                GError **error);
+/* The default of the setting at @path on @host (NULL: this host). */
+JsonNode *
+berth_settings_dup_default (const gchar *path, const BerthHostInfo *host);
+/* Every setting as an array of {key, type, choices?, min?, max?, default,
+ * effect, description, supported, unsupportedReason?}, for frontends. */
+JsonNode *
+berth_settings_describe_schema (const BerthHostInfo *host);
 
 /* Signal "changed" (GStrv changed_paths), emitted on the main context. */
 

@@ -719,6 +719,10 @@ test_reset_and_diagnostics (Fixture *f, gconstpointer data)
   r = berthctl (f, "reset", "--wipe", "--vm", NULL);
   g_assert_cmpint (r.status, ==, 2);
   run_clear (&r);
+  r = berthctl (f, "reset", "--vm", "--keep-system-images", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--keep-system-images goes with --factory"));
+  run_clear (&r);
 
   /* No Kubernetes provider is loaded in this test: said plainly. */
   r = berthctl (f, "reset", "--k8s", NULL);
@@ -778,7 +782,7 @@ test_reset_and_diagnostics (Fixture *f, gconstpointer data)
 /* Rancher Desktop 1.8's settings.json (version 6), with values that fit
  * any host but one. */
 static const gchar rancher_desktop_v6[]
-    = "{\"version\":6,\"application\":{\"adminAccess\":true,\"debug\":true,"
+    = "{\"version\":6,\"application\":{\"adminAccess\":false,\"debug\":true,"
       "\"pathManagementStrategy\":\"rcfiles\",\"telemetry\":{\"enabled\":false},"
       "\"updater\":{\"enabled\":false},\"autoStart\":false,\"startInBackground\":false,"
       "\"hideNotificationIcon\":false,\"window\":{\"quitOnClose\":false}},"
@@ -862,10 +866,8 @@ test_import_settings (Fixture *f, gconstpointer data)
   assert_ran (&r, "import-settings");
   header = g_strdup_printf ("Imported Rancher Desktop's settings (version 6) from %s\n"
                             "Changed:\n"
-                            "  application.adminAccess\n"
                             "  application.debug\n"
                             "  application.pathManagementStrategy\n"
-                            "  application.telemetry.enabled\n"
                             "  kubernetes.enabled\n"
                             "  kubernetes.version\n"
                             "  virtualMachine.memoryInGB\n",
@@ -942,8 +944,11 @@ test_import_at_start (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (o, "kubernetesVersion"), ==, "v1.25.4");
   g_assert_cmpint (json_object_get_int_member (o, "rancherDesktopSettingsVersion"), ==, 4);
   dropped = json_object_get_array_member (o, "droppedSettings");
-  g_assert_cmpuint (json_array_get_length (dropped), ==, 6);
-  g_assert_cmpstr (json_array_get_string_element (dropped, 5), ==, "kubernetes.hostResolver");
+  /* With the image allow-list, which this build does not enforce. */
+  g_assert_cmpuint (json_array_get_length (dropped), ==, 8);
+  g_assert_cmpstr (json_array_get_string_element (dropped, 0), ==,
+                   "containerEngine.imageAllowList.enabled");
+  g_assert_cmpstr (json_array_get_string_element (dropped, 7), ==, "kubernetes.hostResolver");
   g_assert_true (
       g_file_get_contents (json_object_get_string_member (o, "importedFrom"), &kept, NULL, NULL));
   g_assert_cmpstr (kept, ==, text);
@@ -1451,6 +1456,123 @@ test_vm_shell (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* ---- settings Berth does not act on ----------------------------------- */
+
+/* Refused by name and reason, marked by list-settings, described by the
+ * API; nothing changes. */
+static void
+test_unsupported_settings (Fixture *f, gconstpointer data)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autofree gchar *file = g_build_filename (f->root, "config", "berth", "settings.json", NULL);
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  JsonNode *root;
+  gboolean found = FALSE;
+  Run r;
+
+  start_daemon (f);
+  g_assert_true (g_file_get_contents (file, &before, NULL, NULL));
+  r = berthctl (f, "set", "--application.telemetry.enabled", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "application.telemetry.enabled: true is not supported on this "
+                                   "platform or build (Berth sends no telemetry); only false is "
+                                   "accepted"));
+  run_clear (&r);
+  r = berthctl (f, "set", "--container-engine.allowed-images.enabled", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "cannot enforce an image allow-list"));
+  run_clear (&r);
+  g_assert_true (g_file_get_contents (file, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, before);
+
+  /* The JSON on stdout is the settings alone; the marks go to stderr. */
+  r = berthctl (f, "list-settings", NULL);
+  assert_ran (&r, "list-settings");
+  parse_object (r.out, parser);
+  g_assert_nonnull (strstr (r.err, "Not supported on this platform or build"));
+  g_assert_nonnull (
+      strstr (r.err, "  application.telemetry.enabled = false: Berth sends no telemetry\n"));
+  g_assert_nonnull (strstr (r.err, "  containerEngine.allowedImages.enabled = false: "));
+  g_assert_nonnull (strstr (r.err, "  application.startInBackground = false: "));
+  g_assert_null (strstr (r.err, "application.debug"));
+  run_clear (&r);
+
+  r = berthctl (f, "api", "/v1/settings/description", NULL);
+  assert_ran (&r, "api /v1/settings/description");
+  g_assert_true (json_parser_load_from_data (parser, r.out, -1, NULL));
+  root = json_parser_get_root (parser);
+  for (guint i = 0; i < json_array_get_length (json_node_get_array (root)); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (json_node_get_array (root), i);
+
+      if (!g_str_equal (json_object_get_string_member (entry, "key"),
+                        "application.telemetry.enabled"))
+        continue;
+      found = TRUE;
+      g_assert_false (json_object_get_boolean_member (entry, "supported"));
+      g_assert_cmpstr (json_object_get_string_member (entry, "unsupportedReason"), ==,
+                       "Berth sends no telemetry");
+    }
+  g_assert_true (found);
+  run_clear (&r);
+}
+
+static guint
+count_occurrences (const gchar *text, const gchar *needle)
+{
+  guint n = 0;
+
+  for (const gchar *p = strstr (text, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+static gboolean
+log_has_debug_line (gpointer data)
+{
+  const gchar *path = data;
+  g_autofree gchar *text = NULL;
+
+  return g_file_get_contents (path, &text, NULL, NULL) && strstr (text, " DEBUG berthd[") != NULL
+         && strstr (text, "settings-changed for images.namespace") != NULL;
+}
+
+/* application.debug puts berthd's debug messages in its log at once, and
+ * turned off, stops them. */
+static void
+test_debug_setting (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *log = g_build_filename (f->root, "state", "berth", "logs", "berthd.log", NULL);
+  g_autofree gchar *text = NULL;
+  Run r;
+
+  start_daemon (f);
+  r = berthctl (f, "set", "--images.namespace", "quiet", NULL);
+  assert_ran (&r, "set");
+  run_clear (&r);
+  r = berthctl (f, "set", "--application.debug", NULL);
+  assert_ran (&r, "set");
+  run_clear (&r);
+  r = berthctl (f, "set", "--images.namespace", "loud", NULL);
+  assert_ran (&r, "set");
+  run_clear (&r);
+  g_assert_true (berth_test_iterate_until (log_has_debug_line, log, 30));
+  r = berthctl (f, "set", "--application.debug=false", NULL);
+  assert_ran (&r, "set");
+  run_clear (&r);
+  r = berthctl (f, "set", "--images.namespace", "quiet-again", NULL);
+  assert_ran (&r, "set");
+  run_clear (&r);
+  /* berthd logs before it answers: what it logged is there. Only the
+   * change made while debug was on left a debug line. */
+  g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "Debug messages logged (application.debug)"));
+  g_assert_nonnull (strstr (text, "Debug messages no longer logged (application.debug)"));
+  g_assert_cmpuint (count_occurrences (text, "settings-changed for images.namespace"), ==, 1);
+  g_assert_cmpuint (count_occurrences (text, "settings-changed for application.debug"), ==, 1);
+}
+
 /* ---- on a terminal --------------------------------------------------------- */
 
 /* Reads from the terminal's master side into @out until @needle shows (or,
@@ -1779,6 +1901,8 @@ main (int argc, char **argv)
   ADD ("/berthctl/version", test_version);
   ADD ("/berthctl/paths", test_paths);
   ADD ("/berthctl/list-settings/first-run", test_list_settings_first_run);
+  ADD ("/berthctl/settings/unsupported", test_unsupported_settings);
+  ADD ("/berthctl/settings/debug", test_debug_setting);
   ADD ("/berthctl/set", test_set);
   ADD ("/berthctl/set/bad-input", test_set_bad_input);
   ADD ("/berthctl/import-settings", test_import_settings);

@@ -21,6 +21,9 @@ host_for (BerthPlatform platform)
   host.platform = platform;
   host.total_memory_bytes = 16 * GIB;
   host.n_cpus = 8;
+  /* adminAccess is carried over where it can act (test-settings-support.c
+   * drops it where it cannot). */
+  host.has_pkexec = TRUE;
   return host;
 }
 
@@ -170,10 +173,10 @@ test_unversioned (void)
                      "\"containerEngine\":{\"name\":\"containerd\"},"
                      "\"portForwarding\":{\"includeKubernetesServices\":false},"
                      "\"images\":{\"showAll\":true,\"namespace\":\"k8s.io\"},"
-                     "\"application\":{\"telemetry\":{\"enabled\":true},"
-                     "\"updater\":{\"enabled\":false}}}");
-  assert_dropped (import, (const gchar *const[]){ "kubernetes.rancherMode", NULL });
-  g_assert_cmpuint (json_object_get_size (berth_settings_import_get_refused (import)), ==, 0);
+                     "\"application\":{\"updater\":{\"enabled\":false}}}");
+  /* Berth sends no telemetry: "true" goes, with the reason. */
+  assert_dropped (import, (const gchar *const[]){ "kubernetes.rancherMode", "telemetry", NULL });
+  g_assert_cmpuint (json_object_get_size (berth_settings_import_get_refused (import)), ==, 1);
 }
 
 static void
@@ -200,14 +203,13 @@ test_v4 (void)
   g_autoptr (BerthSettingsImport) import = import_fixture ("rd-v4.json", 4);
 
   /* suppressSudo true: no administrator rights. The image allow-list of
-   * version 4 is Berth's allowedImages. */
+   * version 4 would be Berth's allowedImages, which this build refuses. */
   assert_json_equal (
       berth_settings_import_get_settings (import),
       "{\"version\":5,"
       "\"application\":{\"adminAccess\":false,\"telemetry\":{\"enabled\":false},"
       "\"updater\":{\"enabled\":false},\"debug\":true,\"pathManagementStrategy\":\"rcfiles\"},"
-      "\"containerEngine\":{\"name\":\"moby\",\"allowedImages\":{\"enabled\":true,"
-      "\"patterns\":[\"registry.example/library/*\",\"images.acme.example/*\"]}},"
+      "\"containerEngine\":{\"name\":\"moby\"},"
       "\"virtualMachine\":{\"memoryInGB\":6,\"numberCPUs\":4},"
       "\"kubernetes\":{\"enabled\":true,\"version\":\"v1.25.4\",\"port\":6443,"
       "\"options\":{\"traefik\":false,\"flannel\":true}},"
@@ -215,12 +217,13 @@ test_v4 (void)
       "\"images\":{\"showAll\":false,\"namespace\":\"k8s.io\"},"
       "\"WSL\":{\"integrations\":{}}}");
   /* Named as they are in the file, though the steps moved some. */
-  assert_dropped (import,
-                  (const gchar *const[]){
-                      "containerEngine.imageAllowList.locked", "diagnostics.mutedChecks",
-                      "diagnostics.showMuted", "kubernetes.checkForExistingKimBuilder",
-                      "kubernetes.experimental.socketVMNet", "kubernetes.hostResolver", NULL });
-  g_assert_cmpuint (json_object_get_size (berth_settings_import_get_refused (import)), ==, 0);
+  assert_dropped (
+      import, (const gchar *const[]){
+                  "containerEngine.imageAllowList.enabled", "containerEngine.imageAllowList.locked",
+                  "containerEngine.imageAllowList.patterns", "diagnostics.mutedChecks",
+                  "diagnostics.showMuted", "kubernetes.checkForExistingKimBuilder",
+                  "kubernetes.experimental.socketVMNet", "kubernetes.hostResolver", NULL });
+  g_assert_cmpuint (json_object_get_size (berth_settings_import_get_refused (import)), ==, 2);
 }
 
 static void
@@ -233,8 +236,8 @@ test_v10 (void)
   assert_json_equal (
       berth_settings_import_get_settings (import),
       "{\"version\":5,"
-      "\"application\":{\"adminAccess\":true,\"autoStart\":true,\"startInBackground\":true,"
-      "\"telemetry\":{\"enabled\":true},\"updater\":{\"enabled\":true},\"debug\":false,"
+      "\"application\":{\"adminAccess\":true,\"autoStart\":true,"
+      "\"updater\":{\"enabled\":true},\"debug\":false,"
       "\"pathManagementStrategy\":\"manual\"},"
       "\"containerEngine\":{\"name\":\"containerd\",\"allowedImages\":{\"enabled\":false,"
       "\"patterns\":[]}},"
@@ -249,6 +252,8 @@ test_v10 (void)
                                           "application.extensions.allowed.list",
                                           "application.extensions.installed",
                                           "application.hideNotificationIcon",
+                                          "application.startInBackground",
+                                          "application.telemetry.enabled",
                                           "application.window.quitOnClose",
                                           "containers.namespace",
                                           "containers.showAll",
@@ -272,7 +277,7 @@ test_v10 (void)
                                           "kubernetes.ingress.localhostOnly",
                                           "virtualMachine.hostResolver",
                                           NULL });
-  g_assert_cmpuint (json_object_get_size (refused), ==, 1);
+  g_assert_cmpuint (json_object_get_size (refused), ==, 3);
   g_assert_cmpstr (
       json_object_get_string_member (refused, "experimental.virtualMachine.mount.type"), ==,
       "virtualMachine.mount.type: \"virtiofs\" is not allowed; expected one of 9p, "
@@ -290,7 +295,7 @@ test_v14 (void)
       berth_settings_import_get_settings (import),
       "{\"version\":5,"
       "\"application\":{\"adminAccess\":false,\"autoStart\":false,\"startInBackground\":false,"
-      "\"telemetry\":{\"enabled\":true},\"updater\":{\"enabled\":true},\"debug\":false,"
+      "\"updater\":{\"enabled\":true},\"debug\":false,"
       "\"pathManagementStrategy\":\"manual\"},"
       "\"containerEngine\":{\"name\":\"moby\",\"allowedImages\":{\"enabled\":false,"
       "\"patterns\":[]}},"
@@ -306,6 +311,7 @@ test_v14 (void)
                                           "application.extensions.allowed.list",
                                           "application.extensions.installed",
                                           "application.hideNotificationIcon",
+                                          "application.telemetry.enabled",
                                           "application.window.quitOnClose",
                                           "containers.namespace",
                                           "containers.showAll",
@@ -343,8 +349,7 @@ test_v19 (void)
       "\"application\":{\"adminAccess\":false,\"autoStart\":false,\"startInBackground\":false,"
       "\"telemetry\":{\"enabled\":false},\"updater\":{\"enabled\":false},\"debug\":true,"
       "\"pathManagementStrategy\":\"rcfiles\"},"
-      "\"containerEngine\":{\"name\":\"moby\",\"allowedImages\":{\"enabled\":true,"
-      "\"patterns\":[\"k8s-images.example/*\",\"registry.example/rancher/*\"]}},"
+      "\"containerEngine\":{\"name\":\"moby\"},"
       "\"virtualMachine\":{\"memoryInGB\":5,\"numberCPUs\":3,\"diskSizeGiB\":120,"
       "\"mount\":{\"type\":\"reverse-sshfs\"}},"
       "\"kubernetes\":{\"enabled\":true,\"version\":\"v1.33.3\",\"port\":6444,"
@@ -360,6 +365,8 @@ test_v19 (void)
                                           "application.locale",
                                           "application.theme",
                                           "application.window.quitOnClose",
+                                          "containerEngine.allowedImages.enabled",
+                                          "containerEngine.allowedImages.patterns",
                                           "containerEngine.mobyStorageDriver",
                                           "containers.namespace",
                                           "containers.showAll",
@@ -384,7 +391,7 @@ test_v19 (void)
                                           "virtualMachine.type",
                                           "virtualMachine.useRosetta",
                                           NULL });
-  g_assert_cmpuint (json_object_get_size (berth_settings_import_get_refused (import)), ==, 0);
+  g_assert_cmpuint (json_object_get_size (berth_settings_import_get_refused (import)), ==, 2);
 }
 
 /* A version newer than Rancher Desktop's latest known is read as that
@@ -445,13 +452,14 @@ test_steps (void)
       "\"patterns\":[\"registry.example/*\"]}},"
       "\"virtualMachine\":{\"experimental\":{\"socketVMNet\":true}}}",
       BERTH_PLATFORM_LINUX,
-      "{\"version\":5,\"application\":{\"autoStart\":true,\"startInBackground\":true},"
-      "\"containerEngine\":{\"allowedImages\":{\"enabled\":true,"
-      "\"patterns\":[\"registry.example/*\"]}},"
+      "{\"version\":5,\"application\":{\"autoStart\":true},"
       "\"kubernetes\":{\"enabled\":true}}",
-      (const gchar *const[]){ "containerEngine.imageAllowList.locked", "hideNotificationIcon",
-                              "virtualMachine.experimental.socketVMNet", "window.quitOnClose",
-                              NULL } },
+      /* What this build cannot act on goes with the reason
+       * (test-settings-support.c). */
+      (const gchar *const[]){
+          "containerEngine.imageAllowList.enabled", "containerEngine.imageAllowList.locked",
+          "containerEngine.imageAllowList.patterns", "hideNotificationIcon", "startInBackground",
+          "virtualMachine.experimental.socketVMNet", "window.quitOnClose", NULL } },
     /* 7 → 8: "notset" became the platform's choice. */
     { "{\"version\":7,\"application\":{\"pathManagementStrategy\":\"notset\"}}",
       BERTH_PLATFORM_LINUX,

@@ -39,7 +39,11 @@ make_host (guint64 memory_gib, guint n_cpus, BerthPlatform platform, gboolean bu
 static BerthHostInfo
 test_host (void)
 {
-  return make_host (16, 8, BERTH_PLATFORM_LINUX, FALSE);
+  BerthHostInfo host = make_host (16, 8, BERTH_PLATFORM_LINUX, FALSE);
+
+  /* adminAccess can act (test-settings-support.c covers a host without). */
+  host.has_pkexec = TRUE;
+  return host;
 }
 
 /* A throwaway home for one test: XDG_CONFIG_HOME points into it and the
@@ -228,7 +232,7 @@ test_defaults_values (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (berth_settings_get_string (settings, "kubernetes.version"), ==, "");
   g_assert_true (berth_settings_get_boolean (settings, "kubernetes.options.traefik"));
   g_assert_true (berth_settings_get_boolean (settings, "kubernetes.options.flannel"));
-  g_assert_true (berth_settings_get_boolean (settings, "application.telemetry.enabled"));
+  g_assert_false (berth_settings_get_boolean (settings, "application.telemetry.enabled"));
   g_assert_false (berth_settings_get_boolean (settings, "application.adminAccess"));
   g_assert_cmpstr (berth_settings_get_string (settings, "application.pathManagementStrategy"), ==,
                    "notset");
@@ -632,9 +636,8 @@ test_update_too_large (Fixture *fx, gconstpointer data)
   BerthHostInfo host = test_host ();
   g_autoptr (BerthSettings) settings = load_settings (fx, &host);
   g_autoptr (BerthSettings) reloaded = NULL;
-  g_autoptr (GString) patterns = g_string_new ("{\"containerEngine\":{\"allowedImages\":{"
-                                               "\"patterns\":[");
   g_autoptr (GString) plugins = g_string_new ("{\"application\":{\"disabledPlugins\":[");
+  g_autoptr (GString) integrations = g_string_new ("{\"WSL\":{\"integrations\":{");
   g_autofree gchar *long_string = g_strnfill (4000, 'p');
   g_autofree gchar *before = NULL;
   g_autofree gchar *after = NULL;
@@ -644,31 +647,31 @@ test_update_too_large (Fixture *fx, gconstpointer data)
   /* About 0.6 MB each: one fits, both do not. */
   for (guint i = 0; i < 150; i++)
     {
-      g_string_append_printf (patterns, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
       g_string_append_printf (plugins, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
+      g_string_append_printf (integrations, "%s\"%u%s\":true", i > 0 ? "," : "", i, long_string);
     }
-  g_string_append (patterns, "]}}}");
   g_string_append (plugins, "]}}");
+  g_string_append (integrations, "}}}");
   g_assert_true (
       berth_settings_update_from_json (settings, "{\"kubernetes\":{\"port\":6444}}", NULL, &error));
-  g_assert_true (berth_settings_update_from_json (settings, patterns->str, NULL, &error));
+  g_assert_true (berth_settings_update_from_json (settings, plugins->str, NULL, &error));
   g_assert_no_error (error);
   before = berth_test_read_file (fx->path);
 
-  g_assert_false (berth_settings_update_from_json (settings, plugins->str, NULL, &error));
+  g_assert_false (berth_settings_update_from_json (settings, integrations->str, NULL, &error));
   assert_error_contains (error, BERTH_ERROR_INVALID_SETTING,
-                         (const gchar *[]){ "application.disabledPlugins: with this value",
+                         (const gchar *[]){ "WSL.integrations: with this value",
                                             "more than the 1048576", fx->path, NULL });
   after = berth_test_read_file (fx->path);
   g_assert_cmpstr (after, ==, before);
-  list = berth_settings_get_node (settings, "application.disabledPlugins");
-  g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 0);
+  list = berth_settings_get_node (settings, "WSL.integrations");
+  g_assert_cmpuint (json_object_get_size (json_node_get_object (list)), ==, 0);
 
   /* What was accepted loads again, every setting with it. */
   reloaded = load_settings (fx, &host);
   g_assert_null (berth_settings_get_corrupt_path (reloaded));
   g_assert_cmpint (berth_settings_get_int (reloaded, "kubernetes.port"), ==, 6444);
-  list = berth_settings_get_node (reloaded, "containerEngine.allowedImages.patterns");
+  list = berth_settings_get_node (reloaded, "application.disabledPlugins");
   g_assert_cmpuint (json_array_get_length (json_node_get_array (list)), ==, 150);
 }
 
@@ -1156,7 +1159,7 @@ test_migrate_rd_unversioned_file (Fixture *fx, gconstpointer data)
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.numberCPUs"), ==, 4);
   g_assert_cmpstr (berth_settings_get_string (settings, "containerEngine.name"), ==, "containerd");
   g_assert_false (berth_settings_get_boolean (settings, "application.updater.enabled"));
-  g_assert_true (berth_settings_get_boolean (settings, "application.telemetry.enabled"));
+  g_assert_false (berth_settings_get_boolean (settings, "application.telemetry.enabled"));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1678,10 +1681,11 @@ test_load_rancher_desktop_v4 (Fixture *fx, gconstpointer data)
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.memoryInGB"), ==, 6);
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.numberCPUs"), ==, 4);
   g_assert_cmpstr (berth_settings_get_string (settings, "containerEngine.name"), ==, "moby");
-  g_assert_true (berth_settings_get_boolean (settings, "containerEngine.allowedImages.enabled"));
+  /* The allow-list is not enforced by this build: dropped, with why. */
+  g_assert_false (berth_settings_get_boolean (settings, "containerEngine.allowedImages.enabled"));
   patterns = json_to_string (
       berth_settings_get_node (settings, "containerEngine.allowedImages.patterns"), FALSE);
-  g_assert_cmpstr (patterns, ==, "[\"registry.example/library/*\",\"images.acme.example/*\"]");
+  g_assert_cmpstr (patterns, ==, "[]");
   g_assert_false (berth_settings_get_boolean (settings, "application.adminAccess"));
   g_assert_true (berth_settings_get_boolean (settings, "application.debug"));
   g_assert_false (berth_settings_get_boolean (settings, "application.telemetry.enabled"));
@@ -1700,10 +1704,11 @@ test_load_rancher_desktop_v4 (Fixture *fx, gconstpointer data)
   g_assert_cmpint (berth_settings_import_get_version (import), ==, 4);
   g_assert_true (g_strv_equal (
       berth_settings_import_get_dropped (import, NULL),
-      (const gchar *const[]){ "containerEngine.imageAllowList.locked", "diagnostics.mutedChecks",
-                              "diagnostics.showMuted", "kubernetes.checkForExistingKimBuilder",
-                              "kubernetes.experimental.socketVMNet", "kubernetes.hostResolver",
-                              NULL }));
+      (const gchar *const[]){
+          "containerEngine.imageAllowList.enabled", "containerEngine.imageAllowList.locked",
+          "containerEngine.imageAllowList.patterns", "diagnostics.mutedChecks",
+          "diagnostics.showMuted", "kubernetes.checkForExistingKimBuilder",
+          "kubernetes.experimental.socketVMNet", "kubernetes.hostResolver", NULL }));
   assert_kept_original (fx, settings, text);
 
   /* Berth's settings were written in its place... */

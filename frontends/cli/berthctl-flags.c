@@ -210,6 +210,15 @@ add_entry (BerthctlSettingFlags *self, const gchar *flag, const gchar *path,
     }
   entry.description = hidden ? g_strdup_printf ("alias of --%s", path)
                              : g_strdup (spec->description != NULL ? spec->description : path);
+  /* As berthd on this machine will refuse it (berth-settings-support.c). */
+  if (!hidden && berth_settings_get_unsupported_reason (path, NULL) != NULL)
+    {
+      gchar *marked = g_strdup_printf ("%s [not supported here: %s]", entry.description,
+                                       berth_settings_get_unsupported_reason (path, NULL));
+
+      g_free ((gchar *)entry.description);
+      entry.description = marked;
+    }
   g_array_append_val (self->entries, entry);
 }
 

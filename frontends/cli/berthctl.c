@@ -342,15 +342,46 @@ cmd_plugins (BerthctlOptions *opts, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* On stderr: each setting berthd does not act on here, with why. */
+static void
+print_unsupported_settings (JsonNode *description)
+{
+  JsonArray *array = JSON_NODE_HOLDS_ARRAY (description) ? json_node_get_array (description) : NULL;
+  gboolean first = TRUE;
+
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      g_autofree gchar *shown = NULL;
+
+      if (entry == NULL || json_object_get_boolean_member_with_default (entry, "supported", TRUE))
+        continue;
+      if (first)
+        g_printerr ("Not supported on this platform or build (only the value shown is "
+                    "accepted):\n");
+      first = FALSE;
+      shown = json_object_has_member (entry, "default")
+                  ? json_to_string (json_object_get_member (entry, "default"), FALSE)
+                  : g_strdup ("?");
+      g_printerr ("  %s = %s: %s\n", json_object_get_string_member_with_default (entry, "key", "?"),
+                  shown,
+                  json_object_get_string_member_with_default (entry, "unsupportedReason", ""));
+    }
+}
+
 static int
 cmd_list_settings (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) settings = NULL;
+  g_autoptr (JsonNode) description = NULL;
 
-  if (!parse_options (opts, "list-settings", NULL, "Print the current settings as JSON.", NULL,
-                      NULL, TRUE, &argc, &argv, &error)
+  if (!parse_options (opts, "list-settings", NULL,
+                      "Print the current settings as JSON, and on stderr the settings Berth does "
+                      "not act on here.",
+                      NULL, NULL, TRUE, &argc, &argv, &error)
       || !no_extra_args (argc, argv, &error))
     return fail (error);
   remote = connect_daemon (opts, &error);
@@ -360,6 +391,10 @@ cmd_list_settings (BerthctlOptions *opts, int argc, char **argv)
   if (settings == NULL)
     return fail (error);
   print_json (settings);
+  /* The JSON stays what a script reads; a person reads the marks. */
+  description = berthctl_remote_call (remote, "GET", "/v1/settings/description", NULL, NULL);
+  if (description != NULL)
+    print_unsupported_settings (description);
   return EXIT_OK;
 }
 
@@ -1058,13 +1093,33 @@ reset_call (BerthctlOptions *opts, const gchar *path, const gchar *mode)
   return EXIT_OK;
 }
 
+/* PUT /v1/factory_reset, keeping Berth's cache when @keep_system_images. */
+static int
+factory_reset_request (BerthctlOptions *opts, gboolean keep_system_images)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthctlRemote) remote = connect_daemon (opts, &error);
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+
+  if (remote == NULL)
+    return fail (error);
+  body = json_node_init_object (json_node_alloc (), json_object_new ());
+  json_object_set_boolean_member (json_node_get_object (body), "keepSystemImages",
+                                  keep_system_images);
+  answer = berthctl_remote_call (remote, "PUT", "/v1/factory_reset", body, &error);
+  if (answer == NULL)
+    return fail (error);
+  return EXIT_OK;
+}
+
 /* Asks berthd for a factory reset and waits for it to quit, which it does
  * once everything is removed. */
 static int
-factory_reset (BerthctlOptions *opts, gint wait_timeout)
+factory_reset (BerthctlOptions *opts, gint wait_timeout, gboolean keep_system_images)
 {
   gint64 pid = daemon_pid (opts);
-  int status = reset_call (opts, "/v1/factory_reset", NULL);
+  int status = factory_reset_request (opts, keep_system_images);
 
   if (status != EXIT_OK)
     return status;
@@ -1093,6 +1148,7 @@ cmd_reset (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   gboolean k8s = FALSE, vm = FALSE, factory = FALSE, wipe = FALSE, assume_yes = FALSE;
+  gboolean keep = FALSE;
   gint wait_timeout = 120;
   GOptionEntry entries[] = {
     { "k8s", 0, 0, G_OPTION_ARG_NONE, &k8s, "Reset Kubernetes' state only", NULL },
@@ -1101,6 +1157,8 @@ cmd_reset (BerthctlOptions *opts, int argc, char **argv)
       "Remove the VM's disk; the next start makes a new one", NULL },
     { "factory", 0, 0, G_OPTION_ARG_NONE, &factory,
       "Remove everything Berth wrote; berthd quits", NULL },
+    { "keep-system-images", 0, 0, G_OPTION_ARG_NONE, &keep,
+      "With --factory: keep the cache (guest image, Kubernetes' downloads)", NULL },
     YES_ENTRY,
     { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
       "With --factory: give up waiting for berthd to quit after this many seconds (default 120)",
@@ -1122,6 +1180,11 @@ cmd_reset (BerthctlOptions *opts, int argc, char **argv)
       g_printerr ("berthctl: --wipe goes with --k8s\n");
       return EXIT_USAGE;
     }
+  if (keep && !factory)
+    {
+      g_printerr ("berthctl: --keep-system-images goes with --factory\n");
+      return EXIT_USAGE;
+    }
   if (k8s)
     return reset_call (opts, "/v1/k8s_reset", wipe ? "wipe" : "fast");
   if (!confirm (vm ? vm_reset_warning : factory_reset_warning, assume_yes))
@@ -1131,7 +1194,7 @@ cmd_reset (BerthctlOptions *opts, int argc, char **argv)
     }
   if (vm)
     return reset_call (opts, "/v1/vm_reset", NULL);
-  return factory_reset (opts, wait_timeout);
+  return factory_reset (opts, wait_timeout, keep);
 }
 
 static int
@@ -1139,8 +1202,11 @@ cmd_factory_reset (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   gboolean assume_yes = FALSE;
+  gboolean keep = FALSE;
   gint wait_timeout = 120;
   GOptionEntry entries[] = {
+    { "keep-system-images", 0, 0, G_OPTION_ARG_NONE, &keep,
+      "Keep the cache (the guest image, Kubernetes' downloads)", NULL },
     YES_ENTRY,
     { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
       "Give up waiting for berthd to quit after this many seconds (default 120)", "SECONDS" },
@@ -1157,7 +1223,7 @@ cmd_factory_reset (BerthctlOptions *opts, int argc, char **argv)
       g_printerr ("berthctl: nothing was reset\n");
       return EXIT_FAILED;
     }
-  return factory_reset (opts, wait_timeout);
+  return factory_reset (opts, wait_timeout, keep);
 }
 
 static int
@@ -1416,7 +1482,8 @@ cmd_completion (BerthctlOptions *opts, int argc, char **argv)
            "$conn\" -- \"$cur\") ) ;;\n"
            "    api) COMPREPLY=( $(compgen -W \"--method --body --input $conn /v1/settings "
            "/v1/about /v1/backend_state /v1/plugins /v1/diagnostic_checks\" -- \"$cur\") ) ;;\n"
-           "    reset) COMPREPLY=( $(compgen -W \"--k8s --wipe --vm --factory $conn\" -- "
+           "    reset) COMPREPLY=( $(compgen -W \"--k8s --wipe --vm --factory --keep-system-images "
+           "$conn\" -- "
            "\"$cur\") ) ;;\n"
            "    plugins|diagnostics|paths) COMPREPLY=( $(compgen -W \"--output $conn\" -- "
            "\"$cur\") ) ;;\n"

@@ -624,6 +624,9 @@ static void
 route_import_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                        GHashTable *query);
 static void
+route_settings_description (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                            GHashTable *query);
+static void
 route_get_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                          GHashTable *query);
 static void
@@ -697,6 +700,7 @@ static const Route routes[] = {
   { "PUT", "/v1/settings", BERTH_API_BODY_OBJECT, NULL, NULL, route_put_settings },
   { "PUT", "/v1/propose_settings", BERTH_API_BODY_OBJECT, NULL, NULL, route_propose_settings },
   { "PUT", "/v1/settings/import", BERTH_API_BODY_OBJECT, NULL, NULL, route_import_settings },
+  { "GET", "/v1/settings/description", NO_BODY, route_settings_description },
   { "GET", "/v1/backend_state", NO_BODY, route_get_backend_state },
   { "PUT", "/v1/backend_state", BERTH_API_BODY_OBJECT, "backend_state", backend_state_members,
     route_put_backend_state },
@@ -816,6 +820,20 @@ route_get_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body
       = berth_settings_dup_node (berth_manager_get_settings (self->manager));
 
   respond_json (msg, SOUP_STATUS_OK, settings);
+}
+
+/* Every setting: its type, default, effect and whether berthd acts on it
+ * here (supported, unsupportedReason), for berthctl list-settings and
+ * other frontends. */
+static void
+route_settings_description (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                            GHashTable *query)
+{
+  BerthSettings *settings = berth_manager_get_settings (self->manager);
+  g_autoptr (JsonNode) description
+      = berth_settings_describe_schema (berth_settings_get_host (settings));
+
+  respond_json (msg, SOUP_STATUS_OK, description);
 }
 
 static void
@@ -1138,17 +1156,23 @@ route_factory_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *bod
                      GHashTable *query)
 {
   g_autoptr (GError) error = NULL;
+  gboolean present;
+  gboolean keep;
 
   if (!berth_manager_check_reset (self->manager, BERTH_RESET_FACTORY, &error))
     {
       respond_error (msg, error);
       return;
     }
-  berth_manager_reset_async (self->manager, BERTH_RESET_FACTORY, NULL, factory_reset_done,
-                             g_object_ref (self));
+  keep = body_boolean (body, "keepSystemImages", &present);
+  berth_manager_factory_reset_async (self->manager, keep, NULL, factory_reset_done,
+                                     g_object_ref (self));
   respond_message (msg, SOUP_STATUS_ACCEPTED, NULL,
-                   "Berth is doing a factory reset: the VM, its data, the caches and the "
-                   "settings are being removed, then berthd quits");
+                   keep ? "Berth is doing a factory reset: the VM, its data and the settings are "
+                          "being removed, the cache (the guest image, Kubernetes' downloads) "
+                          "stays (keepSystemImages), then berthd quits"
+                        : "Berth is doing a factory reset: the VM, its data, the caches and the "
+                          "settings are being removed, then berthd quits");
 }
 
 static void
@@ -1277,6 +1301,7 @@ typedef struct
   SoupServerMessage *msg;
   ImageFinishFunc finish;
   gchar *what; /* "pull busybox:latest", for the log and the answer */
+  gboolean hide_system_images; /* images.showAll false, on k8s.io's list */
 } ImageCall;
 
 static ImageCall *
@@ -1353,6 +1378,12 @@ images_listed (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (images == NULL)
     respond_error (call->msg, error);
+  else if (call->hide_system_images)
+    {
+      g_autoptr (JsonNode) shown = berth_image_list_without_system_images (images);
+
+      respond_json (call->msg, SOUP_STATUS_OK, shown);
+    }
   else
     respond_json (call->msg, SOUP_STATUS_OK, images);
   image_call_done (call);
@@ -1363,6 +1394,7 @@ static void
 route_images (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
 {
   BerthImageProcessor *processor = image_processor_or_respond (self, msg);
+  BerthSettings *settings = berth_manager_get_settings (self->manager);
   const gchar *ns = query != NULL ? g_hash_table_lookup (query, "namespace") : NULL;
   ImageCall *call;
 
@@ -1371,6 +1403,14 @@ route_images (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHas
   if (ns != NULL && ns[0] == '\0')
     ns = NULL;
   call = image_call_new (msg, NULL, NULL);
+  /* As Rancher Desktop: Kubernetes' own images are hidden from the k8s.io
+   * list (the engine's, for moby, stands for images.namespace) unless
+   * images.showAll. */
+  call->hide_system_images
+      = !berth_settings_get_boolean (settings, "images.showAll")
+        && g_strcmp0 (ns != NULL ? ns : berth_settings_get_string (settings, "images.namespace"),
+                      "k8s.io")
+               == 0;
   berth_image_processor_list_images_async (processor, ns, NULL, images_listed, call);
 }
 

@@ -23,6 +23,9 @@ static gsize log_bytes_written;
 static gboolean log_to_stderr;
 static gboolean log_verbose;
 static gboolean log_to_journal;
+/* application.debug, changed at run time on the main context and read by
+ * the writer on any thread. */
+static gint log_debug_setting;
 
 static const gchar *
 level_to_string (GLogLevelFlags level)
@@ -89,7 +92,7 @@ berth_daemon_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_
     if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
       domain = fields[i].value;
 
-  if ((level & G_LOG_LEVEL_DEBUG) && !log_verbose
+  if ((level & G_LOG_LEVEL_DEBUG) && !log_verbose && !g_atomic_int_get (&log_debug_setting)
       && g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, domain))
     return G_LOG_WRITER_HANDLED;
 
@@ -181,4 +184,10 @@ berth_daemon_log_close (void)
   g_clear_pointer (&log_dir, g_free);
   log_to_stderr = TRUE;
   g_mutex_unlock (&log_lock);
+}
+
+void
+berth_daemon_log_set_debug (gboolean debug)
+{
+  g_atomic_int_set (&log_debug_setting, debug ? 1 : 0);
 }

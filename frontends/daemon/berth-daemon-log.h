@@ -15,6 +15,10 @@ G_BEGIN_DECLS
 
 gboolean
 berth_daemon_log_init (const gchar *logs_dir, gboolean to_stderr, gboolean verbose, GError **error);
+/* Keeps debug messages too while @debug (application.debug), whatever
+ * @verbose and G_MESSAGES_DEBUG say. */
+void
+berth_daemon_log_set_debug (gboolean debug);
 /* Flushes and closes the file; later messages go to stderr only. */
 void
 berth_daemon_log_close (void);

@@ -215,6 +215,28 @@ remove_credentials (const gchar *path)
     g_warning ("Could not remove the API credentials %s: %s", path, g_strerror (errno));
 }
 
+/* application.debug: berthd's debug messages in its log, from now on. */
+static void
+apply_debug_setting (BerthManager *manager, gboolean announce)
+{
+  gboolean debug
+      = berth_settings_get_boolean (berth_manager_get_settings (manager), "application.debug");
+
+  berth_daemon_log_set_debug (debug);
+  if (announce || debug)
+    g_message ("Debug messages %s (application.debug)", debug ? "logged" : "no longer logged");
+}
+
+static void
+on_settings_changed (BerthManager *manager, const gchar *const *changed, gpointer user_data)
+{
+  g_autofree gchar *list = g_strjoinv (", ", (gchar **)changed);
+
+  if (g_strv_contains (changed, "application.debug"))
+    apply_debug_setting (manager, TRUE);
+  g_debug ("settings-changed for %s", list);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -332,6 +354,8 @@ main (int argc, char **argv)
       report_fatal (opt_foreground, error);
       return EXIT_FAILURE;
     }
+  apply_debug_setting (manager, FALSE);
+  g_signal_connect (manager, "settings-changed", G_CALLBACK (on_settings_changed), NULL);
 
   password = berth_api_credentials_generate_password (&error);
   if (password == NULL)

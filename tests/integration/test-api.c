@@ -983,7 +983,10 @@ test_settings_imported_at_start (Fixture *f, gconstpointer data)
     g_autoptr (JsonNode) root = response_json (r);
     JsonObject *about = json_node_get_object (root);
     JsonArray *dropped = json_object_get_array_member (about, "droppedSettings");
-    const gchar *const expected[] = { "containerEngine.imageAllowList.locked",
+    /* The allow-list with the reason: this build does not enforce one. */
+    const gchar *const expected[] = { "containerEngine.imageAllowList.enabled",
+                                      "containerEngine.imageAllowList.locked",
+                                      "containerEngine.imageAllowList.patterns",
                                       "diagnostics.mutedChecks",
                                       "diagnostics.showMuted",
                                       "kubernetes.checkForExistingKimBuilder",
@@ -995,7 +998,10 @@ test_settings_imported_at_start (Fixture *f, gconstpointer data)
     g_assert_cmpuint (json_array_get_length (dropped), ==, G_N_ELEMENTS (expected));
     for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
       g_assert_cmpstr (json_array_get_string_element (dropped, i), ==, expected[i]);
-    g_assert_false (json_object_has_member (about, "refusedValues"));
+    g_assert_nonnull (strstr (
+        json_object_get_string_member (json_object_get_object_member (about, "refusedValues"),
+                                       "containerEngine.imageAllowList.enabled"),
+        "not supported on this platform or build"));
 
     /* The original, byte for byte, beside the settings. */
     kept = json_object_get_string_member (about, "importedFrom");
@@ -1032,7 +1038,7 @@ test_settings_import (Fixture *f, gconstpointer data)
   /* As Rancher Desktop 1.8 writes it (settings version 6), with values
    * that fit any host, and one that fits none. */
   const gchar *rancher_desktop
-      = "{\"version\":6,\"application\":{\"adminAccess\":true,\"debug\":true,"
+      = "{\"version\":6,\"application\":{\"adminAccess\":false,\"debug\":true,"
         "\"pathManagementStrategy\":\"notset\",\"telemetry\":{\"enabled\":false},"
         "\"updater\":{\"enabled\":false},\"autoStart\":false,\"startInBackground\":false,"
         "\"hideNotificationIcon\":false,\"window\":{\"quitOnClose\":false}},"
@@ -1114,15 +1120,11 @@ test_settings_import (Fixture *f, gconstpointer data)
     g_assert_false (json_object_get_boolean_member (answer, "restarting"));
     changed = json_object_get_array_member (answer, "changed");
     {
-      const gchar *const expected[] = { "application.adminAccess",
-                                        "application.debug",
-                                        "application.pathManagementStrategy",
-                                        "application.telemetry.enabled",
-                                        "containerEngine.name",
-                                        "kubernetes.enabled",
-                                        "kubernetes.version",
-                                        "virtualMachine.memoryInGB",
-                                        "virtualMachine.mount.type" };
+      const gchar *const expected[]
+          = { "application.debug",        "application.pathManagementStrategy",
+              "containerEngine.name",     "kubernetes.enabled",
+              "kubernetes.version",       "virtualMachine.memoryInGB",
+              "virtualMachine.mount.type" };
 
       g_assert_cmpuint (json_array_get_length (changed), ==, G_N_ELEMENTS (expected));
       for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -1283,9 +1285,8 @@ test_body_too_large (Fixture *f, gconstpointer data)
    * is refused by name, so that what was accepted loads at the next start
    * (it was moved aside as corrupt, every setting lost). */
   {
-    g_autoptr (GString) patterns = g_string_new ("{\"containerEngine\": {\"allowedImages\": "
-                                                 "{\"patterns\": [");
     g_autoptr (GString) plugins = g_string_new ("{\"application\": {\"disabledPlugins\": [");
+    g_autoptr (GString) integrations = g_string_new ("{\"WSL\": {\"integrations\": {");
     g_autofree gchar *long_string = g_strnfill (4000, 'x');
     g_autoptr (Response) first = NULL;
     g_autoptr (Response) second = NULL;
@@ -1296,29 +1297,26 @@ test_body_too_large (Fixture *f, gconstpointer data)
 
     for (guint i = 0; i < 150; i++)
       {
-        g_string_append_printf (patterns, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
         g_string_append_printf (plugins, "%s\"%u%s\"", i > 0 ? "," : "", i, long_string);
+        g_string_append_printf (integrations, "%s\"%u%s\": true", i > 0 ? "," : "", i, long_string);
       }
-    g_string_append (patterns, "]}}}");
     g_string_append (plugins, "]}}");
-    first = call (f, "PUT", "/v1/settings", patterns->str);
+    g_string_append (integrations, "}}}");
+    first = call (f, "PUT", "/v1/settings", plugins->str);
     g_assert_cmpuint (first->status, ==, 202);
-    second = call (f, "PUT", "/v1/settings", plugins->str);
+    second = call (f, "PUT", "/v1/settings", integrations->str);
     message = assert_error_response (second, 400, "invalid-setting");
-    g_assert_nonnull (strstr (message, "application.disabledPlugins"));
+    g_assert_nonnull (strstr (message, "WSL.integrations"));
     g_assert_nonnull (strstr (message, "1048576"));
     after = call (f, "GET", "/v1/settings", NULL);
     settings = response_json (after);
     object = json_node_get_object (settings);
+    g_assert_cmpuint (json_object_get_size (json_object_get_object_member (
+                          json_object_get_object_member (object, "WSL"), "integrations")),
+                      ==, 0);
     g_assert_cmpuint (
         json_array_get_length (json_object_get_array_member (
             json_object_get_object_member (object, "application"), "disabledPlugins")),
-        ==, 0);
-    g_assert_cmpuint (
-        json_array_get_length (json_object_get_array_member (
-            json_object_get_object_member (
-                json_object_get_object_member (object, "containerEngine"), "allowedImages"),
-            "patterns")),
         ==, 150);
   }
 

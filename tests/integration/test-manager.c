@@ -622,6 +622,36 @@ test_factory_reset (Fixture *f, gconstpointer data)
   result_clear (&r);
 }
 
+/* keepSystemImages: the cache stays, the rest goes as in a factory reset. */
+static void
+test_factory_reset_keep_system_images (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cached = g_build_filename (f->paths->cache, "download", "x", NULL);
+  g_autofree gchar *disk = g_build_filename (f->paths->lima, "0", "diffdisk", NULL);
+  g_autofree gchar *stray = g_build_filename (f->paths->config, "stray.json", NULL);
+  Result r = { 0 };
+
+  load_manager (f, failstart_plugin_dir ());
+  for (const gchar *const *p = (const gchar *const[]){ cached, disk, stray, NULL }; *p != NULL; p++)
+    {
+      g_autofree gchar *dir = g_path_get_dirname (*p);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+      g_assert_true (g_file_set_contents (*p, "x", 1, NULL));
+    }
+
+  berth_manager_factory_reset_async (f->manager, TRUE, NULL, on_reset_done, &r);
+  wait_for (&r);
+  g_assert_no_error (r.error);
+  g_assert_true (r.ok);
+
+  g_assert_true (g_file_test (cached, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (disk, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (stray, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (berth_manager_get_state (f->manager), ==, BERTH_STATE_STOPPED);
+  result_clear (&r);
+}
+
 static void
 test_plugin_events (Fixture *f, gconstpointer data)
 {
@@ -764,6 +794,7 @@ main (int argc, char **argv)
   ADD ("/manager/lock", test_lock);
   ADD ("/manager/resets", test_resets);
   ADD ("/manager/factory-reset", test_factory_reset);
+  ADD ("/manager/factory-reset-keep-system-images", test_factory_reset_keep_system_images);
   ADD ("/manager/plugin-events", test_plugin_events);
   ADD ("/manager/diagnostics", test_diagnostics);
 #undef ADD

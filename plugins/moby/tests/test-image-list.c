@@ -886,12 +886,43 @@ test_scan_report (void)
   g_assert_cmpstr (error->message, ==, "trivy printed nothing where a JSON report was expected");
 }
 
+/* What images.showAll false hides: Kubernetes' own and buildkit's, and
+ * nothing that only looks like them. */
+static void
+test_system_images (void)
+{
+  static const gchar lines[]
+      = "{\"ID\":\"1\",\"Repository\":\"rancher/mirrored-pause\",\"Tag\":\"3.6\"}\n"
+        "{\"ID\":\"2\",\"Repository\":\"moby/buildkit\",\"Tag\":\"v0.12\"}\n"
+        "{\"ID\":\"3\",\"Repository\":\"busybox\",\"Tag\":\"latest\"}\n"
+        "{\"ID\":\"4\",\"Repository\":\"registry.example/rancher/app\",\"Tag\":\"1\"}\n"
+        "{\"ID\":\"5\",\"Repository\":\"moby/buildkit-extra\",\"Tag\":\"1\"}\n";
+  g_autoptr (JsonNode) all = berth_image_list_parse (lines, strlen (lines), NULL, NULL);
+  g_autoptr (JsonNode) shown = berth_image_list_without_system_images (all);
+  JsonArray *array = json_node_get_array (shown);
+
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (all)), ==, 5);
+  g_assert_cmpuint (json_array_get_length (array), ==, 3);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      const gchar *repository
+          = json_object_get_string_member (json_array_get_object_element (array, i), "repository");
+
+      g_assert_false (berth_image_list_is_system_image (repository));
+      g_assert_cmpstr (repository, !=, "rancher/mirrored-pause");
+      g_assert_cmpstr (repository, !=, "moby/buildkit");
+    }
+  g_assert_true (berth_image_list_is_system_image ("rancher/klipper-helm"));
+  g_assert_false (berth_image_list_is_system_image ("rancher"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/image-list/docker-recorded", test_docker_recorded);
+  g_test_add_func ("/image-list/system-images", test_system_images);
   g_test_add_func ("/image-list/namespace-member", test_namespace_member);
   g_test_add_func ("/image-list/empty", test_empty);
   g_test_add_func ("/image-list/malformed", test_malformed);

@@ -419,6 +419,69 @@ test_list (Fixture *f, gconstpointer data)
                    "set containerEngine.name to containerd to use them");
 }
 
+/* The line docker prints for one image. */
+static gchar *
+docker_image_line (const gchar *id, const gchar *repository, const gchar *tag)
+{
+  return g_strdup_printf (
+      "{\"CreatedAt\":\"2024-05-31 12:53:20 +0000 UTC\",\"Digest\":\"<none>\",\"ID\":\"%s\","
+      "\"Repository\":\"%s\",\"Size\":\"7.8MB\",\"Tag\":\"%s\"}\n",
+      id, repository, tag);
+}
+
+static guint
+count_repository (JsonArray *images, const gchar *repository)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < json_array_get_length (images); i++)
+    n += g_str_equal (
+        json_object_get_string_member (json_array_get_object_element (images, i), "repository"),
+        repository);
+  return n;
+}
+
+/* images.showAll false hides Kubernetes' own images and buildkit's from
+ * the k8s.io list, as Rancher Desktop does; another namespace shows all. */
+static void
+test_show_all (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *pause = docker_image_line ("6270bb605e12", "rancher/mirrored-pause", "3.6");
+  g_autofree gchar *buildkit = docker_image_line ("0e4a6a7a1b2c", "moby/buildkit", "v0.12");
+  g_autofree gchar *busybox = docker_image_line ("8135583d97fe", "busybox", "latest");
+  g_autofree gchar *lines = g_strconcat (pause, buildkit, busybox, NULL);
+  const struct
+  {
+    const gchar *settings;
+    guint n_images;
+  } cases[] = {
+    { "{\"images\": {\"showAll\": true, \"namespace\": \"k8s.io\"}}", 3 },
+    { "{\"images\": {\"showAll\": false}}", 1 },
+    { "{\"images\": {\"namespace\": \"default\"}}", 3 },
+  };
+
+  if (skip_without_berthd (f))
+    return;
+  write_fake (f, "images.jsonl", lines, 0644);
+  start_berth (f);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (Answer) set = call (f, "PUT", "/v1/settings", cases[i].settings);
+      g_autoptr (Answer) list = NULL;
+      JsonArray *images;
+
+      g_test_message ("%s", cases[i].settings);
+      g_assert_cmpuint (set->status, ==, 202);
+      list = call (f, "GET", "/v1/images", NULL);
+      g_assert_cmpuint (list->status, ==, 200);
+      images = json_node_get_array (list->json);
+      g_assert_cmpuint (json_array_get_length (images), ==, cases[i].n_images);
+      g_assert_cmpuint (count_repository (images, "busybox"), ==, 1);
+      g_assert_cmpuint (count_repository (images, "rancher/mirrored-pause"), ==,
+                        cases[i].n_images == 3 ? 1 : 0);
+    }
+}
+
 static void
 test_operations (Fixture *f, gconstpointer data)
 {
@@ -717,6 +780,7 @@ main (int argc, char **argv)
   ADD ("/images-api/not-started", test_not_started);
   ADD ("/images-api/routes-listed", test_routes_listed);
   ADD ("/images-api/list", test_list);
+  ADD ("/images-api/show-all", test_show_all);
   ADD ("/images-api/operations", test_operations);
   ADD ("/images-api/bad-requests", test_bad_requests);
   ADD ("/images-api/events", test_events);
