@@ -41,6 +41,13 @@ if ! docker_cli_supported; then
   PACKAGES="$PACKAGES docker.io"
 fi
 
+# kubectl: users reach Berth's Kubernetes with it, and the k3s tests read
+# the kubeconfig Berth writes with it. One on PATH is used as it is;
+# otherwise Debian's kubernetes-client.
+if ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES="$PACKAGES kubernetes-client"
+fi
+
 # After any install: the docker CLI that PATH finds must be a supported one.
 check_docker_cli ()
 {

@@ -8,24 +8,26 @@ G_BEGIN_DECLS
  * context are all named "berth"; the server is https://127.0.0.1:<port>.
  *
  * Which file: the first file of @kubeconfig_env ($KUBECONFIG, a colon list)
- * that already holds a "berth" cluster, context or user; else the first file
- * of @kubeconfig_env; else <home>/.kube/config. Every other cluster, user,
+ * that already holds a "berth" cluster, context or user; else
+ * <home>/.kube/config, as Rancher Desktop does. Every other cluster, user,
  * context, extension and the current context are kept; the file is written
  * atomically with mode 0600, and a symlinked kubeconfig stays a symlink. */
 
 /* Where Berth's entries go (or are), as above. */
 gchar *berth_k3s_kubeconfig_choose_file (const gchar *kubeconfig_env, const gchar *home);
 
-/* Merges the cluster of @k3s_yaml (the text of the guest's
+/* Merges the cluster and user of @k3s_yaml (the text of the guest's
  * /etc/rancher/k3s/k3s.yaml) into the chosen file as "berth", pointing at
- * 127.0.0.1:@port. current-context becomes "berth" only when the file had
- * none. Returns the path written. */
+ * 127.0.0.1:@port. current-context becomes "berth" only when no file that
+ * kubectl reads (@kubeconfig_env's, else the chosen one) names one. Returns
+ * the path written. */
 gchar *berth_k3s_kubeconfig_merge (const gchar *k3s_yaml, guint port, const gchar *kubeconfig_env,
                                    const gchar *home, GError **error);
 
 /* Removes only what Berth added: the "berth" cluster, user and context, and
- * current-context when it is "berth". A missing file or entry is not an
- * error. */
+ * current-context when it is "berth". A file left with nothing but an empty
+ * skeleton (apiVersion, kind, empty lists and preferences) is removed, as it
+ * was when Berth created it. A missing file or entry is not an error. */
 gboolean berth_k3s_kubeconfig_remove (const gchar *kubeconfig_env, const gchar *home,
                                       GError **error);
 
