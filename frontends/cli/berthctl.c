@@ -11,6 +11,7 @@
 #include "berth.h"
 #include "berthctl-flags.h"
 #include "berthctl-images.h"
+#include "berthctl-k8s.h"
 #include "berthctl-launch.h"
 #include "berthctl-remote.h"
 #include "berthctl-wait.h"
@@ -314,8 +315,8 @@ print_pending (JsonNode *answer)
                                                                               "restart")
                                 : "restart";
       if (g_str_equal (severity, "reset"))
-        g_print ("%s: takes effect after a reset (berthctl reset --vm)\n",
-                 (const gchar *)l->data);
+        g_print ("%s: takes effect after a reset (berthctl reset %s)\n", (const gchar *)l->data,
+                 g_str_has_prefix (l->data, "kubernetes.") ? "--k8s" : "--vm");
       else if (restarting)
         g_print ("%s: the VM is restarting to apply it\n", (const gchar *)l->data);
       else
@@ -1160,6 +1161,12 @@ cmd_images (BerthctlOptions *opts, int argc, char **argv)
   return berthctl_cmd_images (&opts->conn, argc, argv);
 }
 
+static int
+cmd_k8s (BerthctlOptions *opts, int argc, char **argv)
+{
+  return berthctl_cmd_k8s (&opts->conn, argc, argv);
+}
+
 static int cmd_completion (BerthctlOptions *opts, int argc, char **argv);
 
 static const BerthctlCommand commands[] = {
@@ -1175,6 +1182,7 @@ static const BerthctlCommand commands[] = {
   { "reset", "Reset Kubernetes, the VM or everything", cmd_reset },
   { "factory-reset", "Remove everything Berth wrote", cmd_factory_reset },
   { "images", "List, pull, build, tag and remove images", cmd_images },
+  { "k8s", "Kubernetes: versions, services, forwarding service ports", cmd_k8s },
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },
   { "paths", "Show where Berth keeps its files", cmd_paths },
