@@ -103,11 +103,12 @@ load_yaml (const gchar *text, gsize length, const gchar *what, yaml_document_t *
     }
   if (root->type != YAML_MAPPING_NODE)
     {
+      gsize line = root->start_mark.line + 1;
+
       yaml_document_delete (doc);
       memset (doc, 0, sizeof *doc);
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                   "%s is not a kubeconfig: its top level is not a mapping (line %zu)", what,
-                   root->start_mark.line + 1);
+                   "%s is not a kubeconfig: its top level is not a mapping (line %zu)", what, line);
       return FALSE;
     }
   return TRUE;
@@ -402,7 +403,7 @@ append_berth_entry (yaml_document_t *out, gint seq, const gchar *list, K3sEntrie
       yaml_node_t *cluster = entries->cluster;
       gsize n = cluster->data.mapping.pairs.top - cluster->data.mapping.pairs.start;
       g_autofree yaml_node_pair_t *pairs
-          = g_memdup2 (cluster->data.mapping.pairs.start, (n + 1) * sizeof *pairs);
+          = g_memdup2 (cluster->data.mapping.pairs.start, n * sizeof *pairs);
 
       for (gsize i = 0; i < n; i++)
         {
@@ -476,8 +477,7 @@ rewrite_list (Edit *edit, Copier *c, yaml_node_t *value, const gchar *key, gint 
   if (value != NULL)
     {
       gsize n = value->data.sequence.items.top - value->data.sequence.items.start;
-      g_autofree gint *items
-          = g_memdup2 (value->data.sequence.items.start, (n + 1) * sizeof (gint));
+      g_autofree gint *items = g_memdup2 (value->data.sequence.items.start, n * sizeof (gint));
 
       for (gsize i = 0; i < n; i++)
         {
@@ -552,7 +552,7 @@ rewrite (Edit *edit, yaml_document_t *in, yaml_document_t *out, GError **error)
   {
     gsize n = root->data.mapping.pairs.top - root->data.mapping.pairs.start;
     g_autofree yaml_node_pair_t *pairs
-        = g_memdup2 (root->data.mapping.pairs.start, (n + 1) * sizeof *pairs);
+        = g_memdup2 (root->data.mapping.pairs.start, n * sizeof *pairs);
 
     for (gsize i = 0; i < n; i++)
       {
