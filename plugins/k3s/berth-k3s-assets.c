@@ -681,6 +681,8 @@ berth_k3s_assets_ensure_async (BerthK3sAssets *self, const gchar *version, const
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, berth_k3s_assets_ensure_async);
+  /* Cancellation is reported by the steps, as BERTH_ERROR_CANCELLED. */
+  g_task_set_check_cancellable (task, FALSE);
 
   if (!berth_k3s_version_parse_full (version, &parsed))
     {
