@@ -61,8 +61,18 @@ bring_up_part_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
     case UP_ASSETS:
       ok = berth_kubernetes_provider_ensure_assets_finish (provider, result, &error);
-      if (!ok)
-        g_prefix_error (&error, "Could not get k3s %s: ", version_shown (up->version));
+      if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+          && !g_error_matches (error, BERTH_ERROR, BERTH_ERROR_CANCELLED))
+        {
+          g_autofree gchar *message = g_strdup_printf (
+              "Could not get k3s %s: %s. Kubernetes stays off until Berth starts again "
+              "(berthctl stop, then berthctl start); offline, put the release's files in a "
+              "directory named by BERTH_K3S_ASSETS_DIR",
+              version_shown (up->version), error->message);
+
+          g_free (error->message);
+          error->message = g_steal_pointer (&message);
+        }
       break;
     case UP_INSTALL:
       ok = berth_kubernetes_provider_install_finish (provider, result, &error);
@@ -219,6 +229,7 @@ bring_down_stop_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   BringDown *down = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
+  GCancellable *cancellable;
 
   if (!berth_kubernetes_provider_stop_finish (BERTH_KUBERNETES_PROVIDER (source), result, &error)
       && !g_error_matches (error, BERTH_ERROR, BERTH_ERROR_NOT_SUPPORTED))
@@ -231,9 +242,12 @@ bring_down_stop_done (GObject *source, GAsyncResult *result, gpointer user_data)
       bring_down_finish_task (task);
       return;
     }
-  berth_kubernetes_provider_remove_kubeconfig_async (
-      BERTH_KUBERNETES_PROVIDER (source), g_task_get_cancellable (task), bring_down_kubeconfig_done,
-      g_steal_pointer (&task));
+  /* Read before the call: its arguments are evaluated in no set order, and
+   * one of them takes the task. */
+  cancellable = g_task_get_cancellable (task);
+  berth_kubernetes_provider_remove_kubeconfig_async (BERTH_KUBERNETES_PROVIDER (source),
+                                                     cancellable, bring_down_kubeconfig_done,
+                                                     g_steal_pointer (&task));
 }
 
 void

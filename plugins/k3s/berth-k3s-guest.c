@@ -29,9 +29,12 @@ berth_k3s_guest_run_script (void)
 {
   return "#!/bin/sh\n"
          "# Berth: k3s under the guest's init, which runs this again when it ends.\n"
-         "exec >>" BERTH_K3S_GUEST_LOG " 2>&1\n"
+         "# The pid first: a stop from now on ends this run, k3s or not yet.\n"
+         "mkdir -p /run/berth-k3s\n"
+         "echo $$ >/run/berth-k3s/k3s.pid\n"
          "# Not at once after a crash: init would spin.\n"
          "sleep 1\n"
+         "exec >>" BERTH_K3S_GUEST_LOG " 2>&1\n"
          "# Kubernetes starts after the engine (Berth's guest marks it ready).\n"
          "if [ -d /run/berth-guest ]; then\n"
          "  i=0\n"
@@ -39,8 +42,6 @@ berth_k3s_guest_run_script (void)
          "    sleep 1; i=$((i + 1))\n"
          "  done\n"
          "fi\n"
-         "mkdir -p /run/berth-k3s\n"
-         "echo $$ >/run/berth-k3s/k3s.pid\n"
          "echo \"berth-k3s: starting k3s server ($(date))\"\n"
          "exec " BERTH_K3S_GUEST_BINARY " server --config " BERTH_K3S_GUEST_CONFIG "\n";
 }

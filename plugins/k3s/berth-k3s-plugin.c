@@ -208,6 +208,7 @@ persisted_version_read (GObject *source, GAsyncResult *result, gpointer user_dat
   g_autofree gchar *staged_images = NULL;
   BerthSettings *settings = settings_of (self);
   gint64 port = berth_settings_get_int (settings, "kubernetes.port");
+  GCancellable *cancellable;
 
   if (done == NULL)
     {
@@ -269,8 +270,10 @@ persisted_version_read (GObject *source, GAsyncResult *result, gpointer user_dat
                                                          berth_k3s_guest_start_script (), args));
   }
   self->port = (guint)port;
-  berth_k3s_guest_run_async (data->backend, g_steal_pointer (&steps), g_task_get_cancellable (task),
-                             installed, g_steal_pointer (&task));
+  /* Read before the call, whose arguments are evaluated in no set order. */
+  cancellable = g_task_get_cancellable (task);
+  berth_k3s_guest_run_async (data->backend, g_steal_pointer (&steps), cancellable, installed,
+                             g_steal_pointer (&task));
 }
 
 static void
@@ -389,6 +392,7 @@ kubeconfig_read (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (BerthSubprocessResult) done
       = berth_backend_exec_finish (BERTH_BACKEND (source), result, &error);
   g_autoptr (BerthK3sCredentials) credentials = NULL;
+  GCancellable *cancellable;
   gint64 left;
 
   if (done == NULL)
@@ -407,8 +411,9 @@ kubeconfig_read (GObject *source, GAsyncResult *result, gpointer user_data)
       {
         const gchar *argv[] = { "tail", "-c", "800", BERTH_K3S_GUEST_LOG, NULL };
 
-        berth_backend_exec_async (data->backend, argv, NULL, g_task_get_cancellable (task),
-                                  log_tail_read, g_steal_pointer (&task));
+        cancellable = g_task_get_cancellable (task);
+        berth_backend_exec_async (data->backend, argv, NULL, cancellable, log_tail_read,
+                                  g_steal_pointer (&task));
       }
       return;
     }
@@ -423,8 +428,9 @@ kubeconfig_read (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   left = (data->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC;
-  berth_k3s_wait_ready_async (self->port, credentials, (guint)MAX (left, 1),
-                              g_task_get_cancellable (task), server_ready, g_steal_pointer (&task));
+  cancellable = g_task_get_cancellable (task);
+  berth_k3s_wait_ready_async (self->port, credentials, (guint)MAX (left, 1), cancellable,
+                              server_ready, g_steal_pointer (&task));
 }
 
 static void
