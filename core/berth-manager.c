@@ -46,6 +46,7 @@ typedef enum
   OP_NONE,
   OP_START,
   OP_STOP,
+  OP_KUBERNETES, /* Kubernetes alone restarts; the VM keeps running */
 } Operation;
 
 typedef struct
@@ -135,6 +136,8 @@ static void
 begin_start (BerthManager *self, GCancellable *caller_cancellable);
 static void
 begin_stop (BerthManager *self);
+static void
+begin_kubernetes_restart (BerthManager *self, const gchar *keys);
 static void
 update_image_processor (BerthManager *self);
 static void
@@ -494,12 +497,15 @@ berth_manager_dup_pending (BerthManager *self)
 }
 
 /* A change that needs a restart, made while Berth runs and nothing else is
- * under way, restarts the VM at once, as Rancher Desktop does; a change that
- * needs a reset stays pending until the user resets. */
+ * under way, restarts the VM at once, as Rancher Desktop does — or, when
+ * only kubernetes.* settings changed, Kubernetes alone, with the VM and its
+ * engine left running. A change that needs a reset stays pending until the
+ * user resets. */
 static void
 restart_for_pending (BerthManager *self, JsonNode *pending)
 {
   g_autoptr (GString) keys = g_string_new (NULL);
+  gboolean kubernetes_only = TRUE;
   JsonObjectIter iter;
   const gchar *key;
   JsonNode *entry;
@@ -517,9 +523,16 @@ restart_for_pending (BerthManager *self, JsonNode *pending)
                  != 0)
         continue;
       g_string_append_printf (keys, "%s%s", keys->len > 0 ? ", " : "", key);
+      if (!g_str_has_prefix (key, "kubernetes."))
+        kubernetes_only = FALSE;
     }
   if (keys->len == 0)
     return;
+  if (kubernetes_only && self->kubernetes != NULL && self->backend != NULL)
+    {
+      begin_kubernetes_restart (self, keys->str);
+      return;
+    }
   g_message ("Restarting the VM to apply %s", keys->str);
   self->restart_after_stop = TRUE;
   begin_stop (self);
@@ -530,6 +543,13 @@ berth_manager_is_restarting (BerthManager *self)
 {
   g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
   return self->restart_after_stop;
+}
+
+gboolean
+berth_manager_is_restarting_kubernetes (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
+  return self->op == OP_KUBERNETES;
 }
 
 gboolean
@@ -1189,6 +1209,90 @@ berth_manager_start_finish (BerthManager *self, GAsyncResult *result, GError **e
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* ---- Kubernetes alone ----------------------------------------------------- */
+
+static void
+kubernetes_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BerthManager) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) pending = NULL;
+
+  /* Only a cancel fails the step: Kubernetes' own errors are its state. */
+  if (!step_kubernetes_finish (self, result, &error))
+    {
+      g_message ("Kubernetes' restart ended early: %s", error->message);
+      set_kubernetes_state (self, kubernetes_idle_state (self), NULL);
+    }
+  berth_progress_end (self->progress, STEP_KUBERNETES);
+  self->op = OP_NONE;
+  self->kubernetes_step = NULL;
+  g_clear_object (&self->op_cancellable);
+  berth_progress_clear (self->progress);
+  if (self->stop_after_start)
+    {
+      begin_stop (self);
+      return;
+    }
+  /* Changed again meanwhile: once more. */
+  pending = berth_manager_dup_pending (self);
+  restart_for_pending (self, pending);
+}
+
+static void
+kubernetes_restart_up (BerthManager *self)
+{
+  berth_progress_begin (self->progress, STEP_KUBERNETES, "Starting Kubernetes", 0);
+  step_kubernetes (self, self->op_cancellable, kubernetes_restart_done, g_object_ref (self));
+}
+
+static void
+kubernetes_restart_stopped (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BerthManager) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_kubernetes_bring_down_finish (result, &error))
+    g_message ("%s; starting it again all the same", error->message);
+  berth_progress_end (self->progress, STEP_KUBERNETES_STOP);
+  set_kubernetes_state (self, KUBERNETES_STATE_STOPPED, NULL);
+  kubernetes_restart_up (self);
+}
+
+/* kubernetes.* settings need k3s restarted, not the VM: stop Kubernetes
+ * (when it runs and stays enabled), then bring it up or down as the
+ * settings now say. The VM stays STARTED throughout. */
+static void
+begin_kubernetes_restart (BerthManager *self, const gchar *keys)
+{
+  g_autoptr (JsonNode) current = berth_settings_dup_node (self->settings);
+  JsonNode *wanted = lookup_path (current, "kubernetes");
+  gboolean running;
+
+  g_message ("Restarting Kubernetes to apply %s; the VM keeps running", keys);
+  self->op = OP_KUBERNETES;
+  self->stop_after_start = FALSE;
+  self->op_cancellable = g_cancellable_new ();
+  berth_progress_clear (self->progress);
+  /* What a restart would change is measured against what runs now. */
+  if (self->started_settings != NULL && JSON_NODE_HOLDS_OBJECT (self->started_settings)
+      && wanted != NULL)
+    json_object_set_member (json_node_get_object (self->started_settings), "kubernetes",
+                            json_node_copy (wanted));
+  running = self->kubernetes_state != NULL
+            && !g_str_equal (self->kubernetes_state, BERTH_KUBERNETES_STATE_DISABLED)
+            && !g_str_equal (self->kubernetes_state, KUBERNETES_STATE_STOPPED);
+  /* Disabling stops it (and removes Berth's kubeconfig entries) in the step. */
+  if (running && berth_settings_get_boolean (self->settings, "kubernetes.enabled"))
+    {
+      berth_progress_begin (self->progress, STEP_KUBERNETES_STOP, "Stopping Kubernetes", 0);
+      berth_kubernetes_bring_down_async (self->kubernetes, self->backend, FALSE, NULL,
+                                         kubernetes_restart_stopped, g_object_ref (self));
+      return;
+    }
+  kubernetes_restart_up (self);
+}
+
 /* ---- stop ------------------------------------------------------------- */
 
 static void
@@ -1289,11 +1393,12 @@ stop_internal (BerthManager *self, GTask *task)
       g_ptr_array_add (self->stop_waiters, task);
       return;
     }
-  if (self->op == OP_START)
+  if (self->op == OP_START || self->op == OP_KUBERNETES)
     {
       g_ptr_array_add (self->stop_waiters, task);
       self->stop_after_start = TRUE;
-      g_message ("Stop asked while starting: cancelling the start");
+      g_message (self->op == OP_START ? "Stop asked while starting: cancelling the start"
+                                      : "Stop asked while Kubernetes restarts: cancelling that");
       g_cancellable_cancel (self->op_cancellable);
       return;
     }
@@ -2377,6 +2482,7 @@ berth_manager_dup_backend_state (BerthManager *self)
     json_object_set_string_member (state, "kubernetesReason", self->kubernetes_reason);
   else
     json_object_set_null_member (state, "kubernetesReason");
+  json_object_set_boolean_member (state, "kubernetesRestarting", self->op == OP_KUBERNETES);
   if (self->state == BERTH_STATE_STARTED && self->started_settings != NULL)
     add_engine_state (self, state);
   return json_node_init_object (json_node_alloc (), state);

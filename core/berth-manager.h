@@ -121,6 +121,10 @@ berth_manager_import_settings (BerthManager *self, JsonNode *rancher_desktop,
 /* TRUE from a restart for a settings change until its stop half is done. */
 gboolean
 berth_manager_is_restarting (BerthManager *self);
+/* TRUE while Kubernetes alone restarts to apply kubernetes.* settings (the
+ * VM keeps running); Kubernetes' state then says how it went. */
+gboolean
+berth_manager_is_restarting_kubernetes (BerthManager *self);
 /* The same computation without applying anything. */
 JsonNode *
 berth_manager_propose_settings (BerthManager *self, JsonNode *partial, GError **error);

@@ -298,6 +298,7 @@ print_pending (JsonNode *answer)
   JsonObject *pending;
   GList *keys;
   gboolean restarting;
+  gboolean kubernetes_restarting;
 
   if (answer == NULL || !JSON_NODE_HOLDS_OBJECT (answer))
     return;
@@ -306,6 +307,8 @@ print_pending (JsonNode *answer)
     return;
   restarting = json_object_get_boolean_member_with_default (json_node_get_object (answer),
                                                             "restarting", FALSE);
+  kubernetes_restarting = json_object_get_boolean_member_with_default (
+      json_node_get_object (answer), "kubernetesRestarting", FALSE);
   keys = json_object_get_members (pending);
   for (GList *l = keys; l != NULL; l = l->next)
     {
@@ -319,11 +322,58 @@ print_pending (JsonNode *answer)
                  g_str_has_prefix (l->data, "kubernetes.") ? "--k8s" : "--vm");
       else if (restarting)
         g_print ("%s: the VM is restarting to apply it\n", (const gchar *)l->data);
+      else if (kubernetes_restarting && g_str_has_prefix (l->data, "kubernetes."))
+        g_print ("%s: Kubernetes is restarting to apply it (the VM keeps running)\n",
+                 (const gchar *)l->data);
       else
         g_print ("%s: takes effect after a restart (berthctl stop && berthctl start)\n",
                  (const gchar *)l->data);
     }
   g_list_free (keys);
+}
+
+/* Polls berthd until Kubernetes' restart for a settings change is over
+ * (at most @wait_timeout seconds), then says where Kubernetes ended. */
+static gboolean
+wait_for_kubernetes (BerthctlRemote *remote, gint wait_timeout, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)wait_timeout * G_USEC_PER_SEC;
+
+  while (TRUE)
+    {
+      g_autoptr (JsonNode) state
+          = berthctl_remote_call (remote, "GET", "/v1/backend_state", NULL, error);
+      JsonObject *object;
+      const gchar *k8s, *reason;
+
+      if (state == NULL)
+        return FALSE;
+      object = JSON_NODE_HOLDS_OBJECT (state) ? json_node_get_object (state) : NULL;
+      if (object != NULL
+          && !json_object_get_boolean_member_with_default (object, "kubernetesRestarting", FALSE))
+        {
+          k8s = json_object_get_string_member_with_default (object, "kubernetesState", "?");
+          reason = json_object_get_string_member_with_default (object, "kubernetesReason", NULL);
+          if (g_str_equal (k8s, "error"))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                           "Kubernetes did not start: %s (the VM and its engine keep running)",
+                           reason != NULL ? reason : "no reason given");
+              return FALSE;
+            }
+          g_print ("Kubernetes is %s\n", k8s);
+          return TRUE;
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       "Kubernetes was still restarting after %d s; `berthctl info` shows how "
+                       "it goes",
+                       wait_timeout);
+          return FALSE;
+        }
+      g_usleep (G_USEC_PER_SEC / 5);
+    }
 }
 
 /* Returns berthd's answer; @restarting_out: whether berthd restarts the VM
@@ -355,7 +405,7 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
   GOptionEntry entries[] = {
     { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
-      "When the change restarts the VM, wait until it runs again", NULL },
+      "When the change restarts the VM (or Kubernetes), wait until it runs again", NULL },
     WAIT_TIMEOUT_ENTRY (wait_timeout),
     { NULL }
   };
@@ -383,6 +433,10 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   answer = apply_settings (remote, partial, &restarting, &error);
   if (answer == NULL)
     return fail (error);
+  if (wait && !restarting && JSON_NODE_HOLDS_OBJECT (answer)
+      && json_object_get_boolean_member_with_default (json_node_get_object (answer),
+                                                      "kubernetesRestarting", FALSE))
+    return wait_for_kubernetes (remote, wait_timeout, &error) ? EXIT_OK : fail (error);
   if (!restarting || !wait)
     return EXIT_OK;
   if (!wait_until_running (remote, "restart", answer, wait_timeout, &error))
@@ -853,7 +907,7 @@ cmd_import_settings (BerthctlOptions *opts, int argc, char **argv)
   GOptionEntry entries[] = {
     OUTPUT_ENTRY,
     { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
-      "When the change restarts the VM, wait until it runs again", NULL },
+      "When the change restarts the VM (or Kubernetes), wait until it runs again", NULL },
     WAIT_TIMEOUT_ENTRY (wait_timeout),
     { NULL },
   };

@@ -872,6 +872,9 @@ route_put_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body
    * changes are those from this serial on. */
   json_builder_set_member_name (builder, "restarting");
   json_builder_add_boolean_value (builder, berth_manager_is_restarting (self->manager));
+  /* Or Kubernetes alone restarts for them, with the VM left running. */
+  json_builder_set_member_name (builder, "kubernetesRestarting");
+  json_builder_add_boolean_value (builder, berth_manager_is_restarting_kubernetes (self->manager));
   json_builder_set_member_name (builder, "stateSerial");
   json_builder_add_int_value (builder, self->state_serial);
   json_builder_end_object (builder);
@@ -932,6 +935,8 @@ route_import_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *b
   json_object_set_member (answer, "pending", g_steal_pointer (&pending));
   json_object_set_boolean_member (answer, "restarting",
                                   berth_manager_is_restarting (self->manager));
+  json_object_set_boolean_member (answer, "kubernetesRestarting",
+                                  berth_manager_is_restarting_kubernetes (self->manager));
   json_object_set_int_member (answer, "stateSerial", self->state_serial);
   berth_settings_import_add_to_json (import, answer);
   node = json_node_init_object (json_node_alloc (), answer);
