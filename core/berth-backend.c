@@ -41,6 +41,10 @@ berth_port_forward_free (BerthPortForward *forward)
 
 G_DEFINE_INTERFACE (BerthBackend, berth_backend, G_TYPE_OBJECT)
 
+/* Plugins built before is_native existed must keep loading. */
+G_STATIC_ASSERT (sizeof (BerthBackendInterface)
+                 == sizeof (GTypeInterface) + 30 * sizeof (gpointer));
+
 static GQuark
 berth_backend_state_reason_quark (void)
 {
@@ -381,6 +385,19 @@ berth_backend_info (BerthBackend *self, GError **error)
       return NULL;
     }
   return berth_error_convert_pointer (iface->info (self, error), error);
+}
+
+gboolean
+berth_backend_is_native (BerthBackend *self, BerthPlatform platform)
+{
+  BerthBackendInterface *iface;
+
+  g_return_val_if_fail (BERTH_IS_BACKEND (self), FALSE);
+
+  iface = BERTH_BACKEND_GET_IFACE (self);
+  if (iface->is_native == NULL)
+    return FALSE;
+  return iface->is_native (self, platform);
 }
 
 BerthState

@@ -82,8 +82,12 @@ struct _BerthBackendInterface
   GPtrArray *(*list_port_forwards) (BerthBackend *self);
   /* Object: cpus, memoryInGB, diskSizeGiB, arch, accel, and what else the backend knows. */
   JsonNode *(*info) (BerthBackend *self, GError **error);
+  /* Whether this is the backend to use on @platform when nobody asks for
+   * another (lima on Linux and macOS, wsl on Windows). */
+  gboolean (*is_native) (BerthBackend *self, BerthPlatform platform);
 
-  gpointer padding[12];
+  /* One slot went to is_native: the struct keeps its size. */
+  gpointer padding[11];
 };
 
 /* TRUE when the backend can run here; a NULL vfunc means it always can. */
@@ -128,6 +132,11 @@ gboolean berth_backend_forward_socket_finish (BerthBackend *self, GAsyncResult *
 GPtrArray *berth_backend_list_port_forwards (BerthBackend *self);
 /* A JSON object, or NULL with an error (NOT_SUPPORTED when the vfunc is NULL). */
 JsonNode *berth_backend_info (BerthBackend *self, GError **error);
+
+/* FALSE when the vfunc is NULL: such a backend is chosen only when it is
+ * asked for or when no native one is loaded. */
+gboolean
+berth_backend_is_native (BerthBackend *self, BerthPlatform platform);
 
 BerthState berth_backend_get_state (BerthBackend *self);
 /* Borrowed; valid until the next call on this backend. */

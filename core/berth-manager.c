@@ -2213,12 +2213,45 @@ pick_plugin (BerthPluginLoader *loader, GType iface, const gchar *const *preferr
   return NULL;
 }
 
+/* The backend: the one named by $BERTH_BACKEND when it is set (an error when
+ * no loaded backend has that name), else the first that says it is native
+ * to this platform, else the first loaded. NULL with no error: none loaded. */
+static BerthPlugin *
+pick_backend (BerthManager *self, GError **error)
+{
+  g_autoptr (GPtrArray) found
+      = berth_plugin_loader_find_by_interface (self->loader, BERTH_TYPE_BACKEND);
+  const gchar *requested = g_getenv ("BERTH_BACKEND");
+
+  if (requested != NULL && requested[0] != '\0')
+    {
+      const gchar *const preferred[] = { requested, NULL };
+      BerthPlugin *plugin = pick_plugin (self->loader, BERTH_TYPE_BACKEND, preferred, FALSE);
+      g_autoptr (GString) names = g_string_new (NULL);
+
+      if (plugin != NULL)
+        return plugin;
+      for (guint i = 0; i < found->len; i++)
+        g_string_append_printf (names, "%s%s", i > 0 ? ", " : "",
+                                berth_plugin_get_name (g_ptr_array_index (found, i)));
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,
+                   "BERTH_BACKEND=%s names no loaded backend plugin (loaded: %s); set it to one "
+                   "of those, or unset it to let Berth choose (`berthctl plugins` says why a "
+                   "plugin did not load)",
+                   requested, names->len > 0 ? names->str : "none");
+      return NULL;
+    }
+  for (guint i = 0; i < found->len; i++)
+    if (berth_backend_is_native (g_ptr_array_index (found, i), self->host.platform))
+      return g_ptr_array_index (found, i);
+  return found->len > 0 ? g_ptr_array_index (found, 0) : NULL;
+}
+
 gboolean
 berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **error)
 {
-  static const gchar *const unix_backends[] = { "lima", NULL };
-  static const gchar *const windows_backends[] = { "wsl", NULL };
   g_autofree gchar *settings_path = NULL;
+  g_autoptr (GError) backend_error = NULL;
   GPtrArray *failures;
   GPtrArray *plugins;
   BerthPlugin *plugin;
@@ -2259,9 +2292,12 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
       connect_plugin_signals (self, p);
     }
 
-  plugin = pick_plugin (
-      self->loader, BERTH_TYPE_BACKEND,
-      self->host.platform == BERTH_PLATFORM_WINDOWS ? windows_backends : unix_backends, TRUE);
+  plugin = pick_backend (self, &backend_error);
+  if (backend_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&backend_error));
+      return FALSE;
+    }
   if (plugin != NULL)
     {
       self->backend = g_object_ref (BERTH_BACKEND (plugin));

@@ -84,10 +84,12 @@ fill_linux (BerthPaths *paths, const gchar *const *envp, const gchar *home)
   const gchar *data_home = xdg_getenv (envp, "XDG_DATA_HOME");
   const gchar *config_home = xdg_getenv (envp, "XDG_CONFIG_HOME");
   const gchar *cache_home = xdg_getenv (envp, "XDG_CACHE_HOME");
+  const gchar *state_home = xdg_getenv (envp, "XDG_STATE_HOME");
   const gchar *runtime_dir = xdg_getenv (envp, "XDG_RUNTIME_DIR");
   g_autofree gchar *default_data_home = join_with ('/', home, ".local", "share", NULL);
   g_autofree gchar *default_config_home = join_with ('/', home, ".config", NULL);
   g_autofree gchar *default_cache_home = join_with ('/', home, ".cache", NULL);
+  g_autofree gchar *default_state_home = join_with ('/', home, ".local", "state", NULL);
 
   if (data_home == NULL)
     data_home = default_data_home;
@@ -95,10 +97,14 @@ fill_linux (BerthPaths *paths, const gchar *const *envp, const gchar *home)
     config_home = default_config_home;
   if (cache_home == NULL)
     cache_home = default_cache_home;
+  if (state_home == NULL)
+    state_home = default_state_home;
 
   paths->config = join_with ('/', config_home, BERTH_APP_NAME, NULL);
   paths->data = join_with ('/', data_home, BERTH_APP_NAME, NULL);
-  paths->logs = join_with ('/', data_home, BERTH_APP_NAME, "logs", NULL);
+  /* Logs are state: worth keeping, not worth backing up (XDG base
+   * directory spec 0.8). */
+  paths->logs = join_with ('/', state_home, BERTH_APP_NAME, "logs", NULL);
   paths->cache = join_with ('/', cache_home, BERTH_APP_NAME, NULL);
   paths->lima = join_with ('/', data_home, BERTH_APP_NAME, "lima", NULL);
   paths->integration = join_with ('/', home, ".local", "bin", NULL);

@@ -59,6 +59,27 @@ set_error_from_errno (GError **error, gint saved_errno, const gchar *what)
   berth_error_convert (error);
 }
 
+gboolean
+berth_log_rotate_if_large (const gchar *path, GError **error)
+{
+  g_autofree gchar *rotated = NULL;
+  GStatBuf st;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  if (g_stat (path, &st) != 0 || st.st_size <= BERTH_LOG_ROTATE_SIZE)
+    return TRUE;
+  rotated = g_strconcat (path, ".1", NULL);
+  if (g_rename (path, rotated) != 0)
+    {
+      gint saved_errno = errno;
+      g_autofree gchar *what = g_strdup_printf ("Cannot rotate the log “%s” to “%s”", path, rotated);
+
+      set_error_from_errno (error, saved_errno, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 GOutputStream *
 berth_log_open (const gchar *logs_dir, const gchar *component, GError **error)
 {
@@ -67,7 +88,6 @@ berth_log_open (const gchar *logs_dir, const gchar *component, GError **error)
   g_autofree gchar *path = NULL;
   g_autoptr (GFile) file = NULL;
   GFileOutputStream *stream;
-  GStatBuf st;
 
   g_return_val_if_fail (component != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -91,20 +111,8 @@ berth_log_open (const gchar *logs_dir, const gchar *component, GError **error)
 
   file_name = g_strconcat (component, ".log", NULL);
   path = g_build_filename (logs_dir, file_name, NULL);
-  if (g_stat (path, &st) == 0 && st.st_size > BERTH_LOG_ROTATE_SIZE)
-    {
-      g_autofree gchar *rotated = g_strconcat (path, ".1", NULL);
-
-      if (g_rename (path, rotated) != 0)
-        {
-          gint saved_errno = errno;
-          g_autofree gchar *what
-              = g_strdup_printf ("Cannot rotate the log “%s” to “%s”", path, rotated);
-
-          set_error_from_errno (error, saved_errno, what);
-          return NULL;
-        }
-    }
+  if (!berth_log_rotate_if_large (path, error))
+    return NULL;
 
   /* Private: commands and their output may carry tokens and host names. */
   file = g_file_new_for_path (path);

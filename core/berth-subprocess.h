@@ -18,6 +18,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BerthSubprocessResult, berth_subprocess_result_fr
 /* Opens (creating directories) <logs>/<component>.log for appending, rotating
  * it to .1 when it passes a few MiB. @logs_dir NULL means the default paths'. */
 GOutputStream *berth_log_open (const gchar *logs_dir, const gchar *component, GError **error);
+/* Renames @path to "@path.1" (replacing an older one) when it is larger than
+ * the size logs rotate at (a few MiB). A missing file is not an error. For
+ * logs kept outside the logs directory (a Lima instance's ha.stderr.log). */
+gboolean berth_log_rotate_if_large (const gchar *path, GError **error);
 /* Appends a timestamped line to the component's log. Never fails loudly. */
 void berth_log_line (const gchar *logs_dir, const gchar *component, const gchar *format, ...)
   G_GNUC_PRINTF (3, 4);

@@ -10,6 +10,7 @@ PACKAGES="
   gnutls-bin
   qemu-system-x86 qemu-utils mmdebstrap e2fsprogs xz-utils xorriso
   openssh-client busybox-static
+  man-db
 "
 
 # The docker CLI: users reach the guest's dockerd with it, and so do the vm

@@ -1,9 +1,16 @@
 /* berthctl end to end: the real binary, throwaway XDG directories, and what a
  * person sees on stdout and stderr. */
+/* posix_openpt() and its friends, for the terminal tests. */
+#define _GNU_SOURCE
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -739,23 +746,32 @@ test_reset_and_diagnostics (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.out, "FREE_DISK"));
   g_assert_nonnull (strstr (r.out, "QEMU_PRESENT"));
   g_assert_nonnull (strstr (r.out, "VIRTUALIZATION"));
+  {
+    /* The same exit status in JSON as in text. */
+    gint text_status = r.status;
+
+    run_clear (&r);
+    r = berthctl (f, "diagnostics", "-o", "json", NULL);
+    g_assert_cmpint (r.status, ==, text_status);
+    g_assert_cmpint (r.status, ==, strstr (r.out, "\"passed\" : false") != NULL ? 1 : 0);
+  }
   run_clear (&r);
 
   r = berthctl (f, "set", "--images.show-all=false", NULL);
   g_assert_cmpint (r.status, ==, 0);
   run_clear (&r);
+  /* Not on a terminal here: no question asked. It returns once berthd
+   * has removed everything and quit. */
   r = berthctl (f, "factory-reset", NULL);
   g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==, "Berth was reset to its first state, and berthd has quit\n");
   run_clear (&r);
-  /* Back to defaults, once berthd has done it. */
-  for (gint i = 0; i < 100; i++)
-    {
-      g_clear_pointer (&text, g_free);
-      if (g_file_get_contents (file, &text, NULL, NULL) && strstr (text, "\"showAll\" : true"))
-        break;
-      g_usleep (G_USEC_PER_SEC / 10);
-    }
-  g_assert_nonnull (text);
+  {
+    g_autofree gchar *credentials = credentials_path (f);
+
+    g_assert_false (g_file_test (credentials, G_FILE_TEST_EXISTS));
+  }
+  g_assert_true (g_file_get_contents (file, &text, NULL, NULL));
   g_assert_nonnull (strstr (text, "\"showAll\" : true"));
 }
 
@@ -1435,6 +1451,319 @@ test_vm_shell (Fixture *f, gconstpointer data)
   run_clear (&r);
 }
 
+/* ---- on a terminal --------------------------------------------------------- */
+
+/* Reads from the terminal's master side into @out until @needle shows (or,
+ * with NULL, until the other side is closed), for at most 30 s. */
+static gboolean
+read_terminal (gint master, GString *out, const gchar *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  while (needle == NULL || strstr (out->str, needle) == NULL)
+    {
+      struct pollfd pfd = { master, POLLIN, 0 };
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+      gchar buf[512];
+      ssize_t n;
+
+      if (left <= 0 || poll (&pfd, 1, (gint)left) <= 0)
+        return FALSE;
+      n = read (master, buf, sizeof buf);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) /* EIO: the last program on the terminal has gone */
+        return needle == NULL;
+      g_string_append_len (out, buf, n);
+    }
+  return TRUE;
+}
+
+/* Runs berthctl with a terminal as stdin, stdout and stderr; answers
+ * @answer when @prompt shows. */
+static Run
+berthctl_on_terminal (Fixture *f, const gchar *prompt, const gchar *answer,
+                      const gchar *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GString) out = g_string_new (NULL);
+  Run r = { 0 };
+  gint master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  const gchar *slave;
+  gint status = 0;
+  pid_t pid;
+
+  g_assert_cmpint (master, >=, 0);
+  g_assert_cmpint (grantpt (master), ==, 0);
+  g_assert_cmpint (unlockpt (master), ==, 0);
+  slave = ptsname (master);
+  g_assert_nonnull (slave);
+  g_ptr_array_add (argv, (gpointer) g_getenv ("BERTHCTL"));
+  for (gsize i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      gint fd;
+
+      setsid ();
+      fd = open (slave, O_RDWR);
+      if (fd < 0)
+        _exit (127);
+      dup2 (fd, 0);
+      dup2 (fd, 1);
+      dup2 (fd, 2);
+      execve (argv->pdata[0], (gchar **) argv->pdata, f->envp);
+      _exit (127);
+    }
+  if (!read_terminal (master, out, prompt))
+    g_error ("berthctl did not ask \"%s\" on the terminal; it wrote \"%s\"", prompt, out->str);
+  g_assert_cmpint (write (master, answer, strlen (answer)), ==, (gssize) strlen (answer));
+  read_terminal (master, out, NULL);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  close (master);
+  g_assert_true (WIFEXITED (status));
+  r.status = WEXITSTATUS (status);
+  r.out = g_string_free (g_steal_pointer (&out), FALSE);
+  r.err = g_strdup ("");
+  return r;
+}
+
+/* What cannot be undone is asked first on a terminal; "no" keeps it all,
+ * "yes" goes on, and --yes does not ask. */
+static void
+test_confirmation (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *credentials = credentials_path (f);
+  Run r;
+
+  r = berthctl_on_terminal (f, "Continue? [y/N] ", "n\n",
+                            (const gchar *const[]){ "factory-reset", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "removes the VM"));
+  g_assert_nonnull (strstr (r.out, "nothing was reset"));
+  run_clear (&r);
+
+  start_daemon (f);
+  r = berthctl_on_terminal (f, "Continue? [y/N] ", "\n",
+                            (const gchar *const[]){ "reset", "--vm", NULL });
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.out, "nothing was reset"));
+  run_clear (&r);
+  r = berthctl_on_terminal (f, "Continue? [y/N] ", "yes\n",
+                            (const gchar *const[]){ "reset", "--vm", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "nothing was reset"));
+  run_clear (&r);
+  r = berthctl_on_terminal (f, NULL, "",
+                            (const gchar *const[]){ "factory-reset", "--yes", NULL });
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "Continue?"));
+  g_assert_nonnull (strstr (r.out, "berthd has quit"));
+  run_clear (&r);
+  g_assert_false (g_file_test (credentials, G_FILE_TEST_EXISTS));
+}
+
+/* Each command's help names it as it is typed. */
+static void
+test_help_usage (Fixture *f, gconstpointer data)
+{
+  const gchar *commands[] = { "start", "reset", "logs", "images ls", "shell", "info", NULL };
+
+  for (gsize i = 0; commands[i] != NULL; i++)
+    {
+      g_autofree gchar *want = g_strdup_printf ("Usage:\n  berthctl %s [OPTION", commands[i]);
+      g_auto (GStrv) words = g_strsplit (commands[i], " ", -1);
+      Run r = words[1] != NULL ? berthctl (f, words[0], words[1], "--help", NULL)
+                               : berthctl (f, words[0], "--help", NULL);
+
+      g_assert_cmpint (r.status, ==, 0);
+      if (!g_str_has_prefix (r.out, want))
+        g_error ("berthctl %s --help begins \"%.60s\", not \"%s\"", commands[i], r.out, want);
+      run_clear (&r);
+    }
+}
+
+/* ---- logs ---------------------------------------------------------------- */
+
+static gchar *
+logs_dir (Fixture *f)
+{
+  return g_build_filename (f->root, "state", "berth", "logs", NULL);
+}
+
+/* berthctl logs -f, running, with what it printed so far. */
+typedef struct
+{
+  GSubprocess *process;
+  GString *out;
+  gchar buffer[4096];
+  gboolean done;
+} Follower;
+
+static void
+follower_read (Follower *follower);
+
+static void
+on_follower_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Follower *follower = data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, NULL);
+
+  if (n <= 0)
+    {
+      follower->done = TRUE;
+      return;
+    }
+  g_string_append_len (follower->out, follower->buffer, n);
+  follower_read (follower);
+}
+
+static void
+follower_read (Follower *follower)
+{
+  g_input_stream_read_async (g_subprocess_get_stdout_pipe (follower->process), follower->buffer,
+                             sizeof follower->buffer, G_PRIORITY_DEFAULT, NULL, on_follower_read,
+                             follower);
+}
+
+typedef struct
+{
+  Follower *follower;
+  const gchar *needle;
+} FollowerWait;
+
+static gboolean
+follower_printed (gpointer data)
+{
+  FollowerWait *wait = data;
+
+  return strstr (wait->follower->out->str, wait->needle) != NULL || wait->follower->done;
+}
+
+static void
+assert_follower_prints (Follower *follower, const gchar *needle)
+{
+  FollowerWait wait = { follower, needle };
+
+  berth_test_iterate_until (follower_printed, &wait, 30);
+  if (strstr (follower->out->str, needle) == NULL)
+    g_error ("berthctl logs -f printed \"%s\", not \"%s\"", follower->out->str, needle);
+}
+
+/* The logs are listed, printed and followed across a rotation, without a
+ * berthd; an unknown one is named with the known ones. */
+static void
+test_logs (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *dir = logs_dir (f);
+  g_autofree gchar *lima_log = g_build_filename (dir, "lima.log", NULL);
+  g_autofree gchar *lima_rotated = g_build_filename (dir, "lima.log.1", NULL);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  Follower follower = { 0 };
+  Run r = berthctl (f, "logs", NULL);
+
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "No logs yet in"));
+  run_clear (&r);
+
+  start_daemon (f);
+  r = berthctl (f, "logs", "berthd", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "starting (pid"));
+  run_clear (&r);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  berth_test_write_file (lima_log, "first line\n", 0600);
+  r = berthctl (f, "logs", "-o", "json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  {
+    JsonObject *o = parse_object (r.out, parser);
+    JsonArray *components = json_object_get_array_member (o, "components");
+
+    g_assert_cmpstr (json_object_get_string_member (o, "directory"), ==, dir);
+    g_assert_cmpuint (json_array_get_length (components), >=, 2);
+    g_assert_cmpstr (json_array_get_string_element (components, 0), ==, "berthd");
+  }
+  run_clear (&r);
+
+  r = berthctl (f, "logs", "nonesuch", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "There is no log of \"nonesuch\""));
+  g_assert_nonnull (strstr (r.err, "berthd, "));
+  g_assert_nonnull (strstr (r.err, "lima"));
+  run_clear (&r);
+  r = berthctl (f, "logs", "../settings", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  run_clear (&r);
+  r = berthctl (f, "logs", "--follow", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--follow needs a COMPONENT"));
+  run_clear (&r);
+
+  /* Follow: what is appended, then the new file after a rotation. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_environ (launcher, f->envp);
+  g_subprocess_launcher_set_child_setup (launcher, berth_test_die_with_parent, NULL, NULL);
+  follower.out = g_string_new (NULL);
+  follower.process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("BERTHCTL"), "logs",
+                                                  "-f", "lima", NULL);
+  g_assert_no_error (error);
+  follower_read (&follower);
+  assert_follower_prints (&follower, "first line\n");
+  {
+    g_autoptr (GFile) file = g_file_new_for_path (lima_log);
+    g_autoptr (GFileOutputStream) out = g_file_append_to (file, G_FILE_CREATE_NONE, NULL, &error);
+
+    g_assert_no_error (error);
+    g_output_stream_write_all (G_OUTPUT_STREAM (out), "appended\n", 9, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+  assert_follower_prints (&follower, "first line\nappended\n");
+  g_assert_cmpint (g_rename (lima_log, lima_rotated), ==, 0);
+  berth_test_write_file (lima_log, "after rotation\n", 0600);
+  assert_follower_prints (&follower, "appended\nafter rotation\n");
+  g_subprocess_force_exit (follower.process);
+  g_subprocess_wait (follower.process, NULL, NULL);
+  g_clear_object (&follower.process);
+  g_string_free (follower.out, TRUE);
+}
+
+/* berthd started by systemd logs to the journal; berthctl logs berthd
+ * then reads the journal. (journalctl here is a fake that prints how it
+ * was called: the container has no systemd.) */
+static void
+test_logs_journal (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *dir = logs_dir (f);
+  g_autofree gchar *log = g_build_filename (dir, "berthd.log", NULL);
+  g_autofree gchar *bin = g_build_filename (f->root, "bin", NULL);
+  g_autofree gchar *journalctl = g_build_filename (bin, "journalctl", NULL);
+  g_autofree gchar *path = g_strconcat (bin, ":", g_getenv ("PATH"), NULL);
+  Run r;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0700), ==, 0);
+  berth_test_write_file (journalctl, "#!/bin/sh\necho \"fake journalctl (a test stand-in): $*\"\n",
+                         0755);
+  berth_test_write_file (log,
+                         "2026-12-02T10:00:00Z MESSAGE berthd[1]: Berth: logging to the systemd "
+                         "journal; read it with journalctl --user -u berthd.service\n",
+                         0600);
+  f->envp = g_environ_setenv (f->envp, "PATH", path, TRUE);
+  r = berthctl (f, "logs", "-f", "berthd", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==,
+                   "fake journalctl (a test stand-in): --user --unit berthd.service --no-pager "
+                   "--follow\n");
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1464,5 +1793,9 @@ main (int argc, char **argv)
   ADD ("/berthctl/port-option", test_port_option);
   ADD ("/berthctl/reset-and-diagnostics", test_reset_and_diagnostics);
   ADD ("/berthctl/completion", test_completion);
+  ADD ("/berthctl/logs", test_logs);
+  ADD ("/berthctl/confirmation", test_confirmation);
+  ADD ("/berthctl/help-usage", test_help_usage);
+  ADD ("/berthctl/logs/journal", test_logs_journal);
   return g_test_run ();
 }

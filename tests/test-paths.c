@@ -14,7 +14,7 @@ test_linux_defaults (void)
   g_assert_cmpint (paths->platform, ==, BERTH_PLATFORM_LINUX);
   g_assert_cmpstr (paths->config, ==, "/home/ada/.config/berth");
   g_assert_cmpstr (paths->data, ==, "/home/ada/.local/share/berth");
-  g_assert_cmpstr (paths->logs, ==, "/home/ada/.local/share/berth/logs");
+  g_assert_cmpstr (paths->logs, ==, "/home/ada/.local/state/berth/logs");
   g_assert_cmpstr (paths->cache, ==, "/home/ada/.cache/berth");
   g_assert_cmpstr (paths->lima, ==, "/home/ada/.local/share/berth/lima");
   g_assert_cmpstr (paths->integration, ==, "/home/ada/.local/bin");
@@ -32,7 +32,7 @@ test_linux_no_environment (void)
       = berth_paths_new_for_platform (BERTH_PLATFORM_LINUX, NULL, "/home/ada/");
 
   g_assert_cmpstr (paths->config, ==, "/home/ada/.config/berth");
-  g_assert_cmpstr (paths->logs, ==, "/home/ada/.local/share/berth/logs");
+  g_assert_cmpstr (paths->logs, ==, "/home/ada/.local/state/berth/logs");
 }
 
 static void
@@ -42,6 +42,7 @@ test_linux_xdg (void)
     "XDG_DATA_HOME=/data/ada",
     "XDG_CONFIG_HOME=/conf/ada/",
     "XDG_CACHE_HOME=/var/cache/ada",
+    "XDG_STATE_HOME=/state/ada",
     "XDG_RUNTIME_DIR=/run/user/1000",
     NULL,
   };
@@ -50,7 +51,7 @@ test_linux_xdg (void)
 
   g_assert_cmpstr (paths->config, ==, "/conf/ada/berth");
   g_assert_cmpstr (paths->data, ==, "/data/ada/berth");
-  g_assert_cmpstr (paths->logs, ==, "/data/ada/berth/logs");
+  g_assert_cmpstr (paths->logs, ==, "/state/ada/berth/logs");
   g_assert_cmpstr (paths->cache, ==, "/var/cache/ada/berth");
   g_assert_cmpstr (paths->lima, ==, "/data/ada/berth/lima");
   /* Not an XDG directory: always under home. */
@@ -65,6 +66,7 @@ test_linux_xdg_empty_or_relative (void)
     "XDG_DATA_HOME=",
     "XDG_CONFIG_HOME=relative/config",
     "XDG_CACHE_HOME=./cache",
+    "XDG_STATE_HOME=state",
     "XDG_RUNTIME_DIR=run",
     NULL,
   };
@@ -73,7 +75,7 @@ test_linux_xdg_empty_or_relative (void)
 
   g_assert_cmpstr (paths->config, ==, "/home/ada/.config/berth");
   g_assert_cmpstr (paths->data, ==, "/home/ada/.local/share/berth");
-  g_assert_cmpstr (paths->logs, ==, "/home/ada/.local/share/berth/logs");
+  g_assert_cmpstr (paths->logs, ==, "/home/ada/.local/state/berth/logs");
   g_assert_cmpstr (paths->cache, ==, "/home/ada/.cache/berth");
   g_assert_cmpstr (paths->lima, ==, "/home/ada/.local/share/berth/lima");
   g_assert_cmpstr (paths->runtime, ==, "/home/ada/.local/share/berth");
@@ -166,7 +168,7 @@ test_files (void)
   g_autofree gchar *win_download = berth_paths_get_download_cache (win_paths);
 
   g_assert_cmpstr (settings, ==, "/conf/berth/settings.json");
-  g_assert_cmpstr (log, ==, "/home/ada/.local/share/berth/logs/lima.log");
+  g_assert_cmpstr (log, ==, "/home/ada/.local/state/berth/logs/lima.log");
   g_assert_cmpstr (download, ==, "/cache/berth/download");
   g_assert_cmpstr (win_settings, ==, "C:\\R\\berth\\settings.json");
   g_assert_cmpstr (win_log, ==, "C:\\L\\berth\\logs\\wsl.log");
@@ -216,7 +218,8 @@ test_process (void)
   g_autofree gchar *config_home = g_build_filename (tmp, "config", NULL);
   g_autofree gchar *cache_home = g_build_filename (tmp, "cache", NULL);
   g_autofree gchar *runtime_dir = g_build_filename (tmp, "run", NULL);
-  g_autofree gchar *expected_logs = g_build_filename (data_home, "berth", "logs", NULL);
+  g_autofree gchar *state_home = g_build_filename (tmp, "state", NULL);
+  g_autofree gchar *expected_logs = g_build_filename (state_home, "berth", "logs", NULL);
   g_autofree gchar *expected_config = g_build_filename (config_home, "berth", NULL);
   g_autofree gchar *expected_runtime = g_build_filename (runtime_dir, "berth", NULL);
   g_autofree gchar *expected_cache = g_build_filename (cache_home, "berth", NULL);
@@ -230,6 +233,7 @@ test_process (void)
   g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
   g_setenv ("XDG_CACHE_HOME", cache_home, TRUE);
   g_setenv ("XDG_RUNTIME_DIR", runtime_dir, TRUE);
+  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
 
   paths = berth_paths_new ();
   g_assert_cmpint (paths->platform, ==, berth_platform_current ());

@@ -60,6 +60,7 @@ fixture_set_up (Fixture *fx, gconstpointer data)
   g_setenv ("XDG_CONFIG_HOME", fx->config_dir, TRUE);
   g_setenv ("XDG_DATA_HOME", fx->dir, TRUE);
   g_setenv ("XDG_CACHE_HOME", fx->dir, TRUE);
+  g_setenv ("XDG_STATE_HOME", fx->dir, TRUE);
   g_setenv ("XDG_RUNTIME_DIR", fx->dir, TRUE);
   fx->path = g_build_filename (fx->config_dir, "berth", "settings.json", NULL);
 }

@@ -478,9 +478,9 @@ test_log_line (void)
                                        "\\[[-0-9T:.]{23}Z\\] already ends in a newline\\n$",
                                        log, 0, 0));
 
-  /* NULL: the default logs directory, from XDG_DATA_HOME. */
+  /* NULL: the default logs directory, from XDG_STATE_HOME. */
   berth_log_line (NULL, "defaults", "hello");
-  default_logs_dir = g_build_filename (g_getenv ("XDG_DATA_HOME"), "berth", "logs", NULL);
+  default_logs_dir = g_build_filename (g_getenv ("XDG_STATE_HOME"), "berth", "logs", NULL);
   default_log = read_log (default_logs_dir, "defaults");
   g_assert_true (g_str_has_suffix (default_log, "Z] hello\n"));
 }
@@ -546,6 +546,32 @@ file_size (const gchar *path)
 
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   return st.st_size;
+}
+
+/* A log kept elsewhere (a Lima instance's ha.stderr.log) rotates the same
+ * way, by path. */
+static void
+test_log_rotate_by_path (void)
+{
+  g_autofree gchar *dir = g_build_filename (test_root, "instance", NULL);
+  g_autofree gchar *path = g_build_filename (dir, "ha.stderr.log", NULL);
+  g_autofree gchar *rotated = g_build_filename (dir, "ha.stderr.log.1", NULL);
+  g_autoptr (GError) error = NULL;
+  gsize limit = 4 * 1024 * 1024;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (berth_log_rotate_if_large (path, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (rotated, G_FILE_TEST_EXISTS));
+
+  write_filled (path, limit, 'a');
+  g_assert_true (berth_log_rotate_if_large (path, &error));
+  g_assert_false (g_file_test (rotated, G_FILE_TEST_EXISTS));
+  write_filled (path, limit + 1, 'b');
+  g_assert_true (berth_log_rotate_if_large (path, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (file_size (rotated), ==, (goffset)limit + 1);
 }
 
 static void
@@ -722,6 +748,7 @@ main (int argc, char **argv)
   g_autofree gchar *data_home = NULL;
   g_autofree gchar *config_home = NULL;
   g_autofree gchar *cache_home = NULL;
+  g_autofree gchar *state_home = NULL;
   int status;
 
   g_test_init (&argc, &argv, NULL);
@@ -731,10 +758,12 @@ main (int argc, char **argv)
   data_home = g_build_filename (test_root, "data", NULL);
   config_home = g_build_filename (test_root, "config", NULL);
   cache_home = g_build_filename (test_root, "cache", NULL);
+  state_home = g_build_filename (test_root, "state", NULL);
   g_setenv ("HOME", home, TRUE);
   g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
   g_setenv ("XDG_CACHE_HOME", cache_home, TRUE);
+  g_setenv ("XDG_STATE_HOME", state_home, TRUE);
   g_unsetenv ("XDG_RUNTIME_DIR");
   /* Set before any thread runs; test_environment expects it inherited. */
   g_setenv ("BERTH_TEST_VALUE", "inherited", TRUE);
@@ -758,6 +787,7 @@ main (int argc, char **argv)
   g_test_add_func ("/spawn/log/never-fails-loudly", test_log_line_never_fails_loudly);
   g_test_add_func ("/spawn/log/open-errors", test_log_open_errors);
   g_test_add_func ("/spawn/log/rotation", test_log_rotation);
+  g_test_add_func ("/spawn/log/rotate-by-path", test_log_rotate_by_path);
   g_test_add_func ("/spawn/check-output/failure", test_check_output);
   g_test_add_func ("/spawn/check-output/long-stderr", test_check_output_long_stderr);
   g_test_add_func ("/spawn/process-is-running", test_process_is_running);

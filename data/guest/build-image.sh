@@ -1,11 +1,14 @@
 #!/bin/sh
 # Build Berth's guest image from Debian bookworm packages.
 #
-#   build-image.sh [--out DIR] [--arch amd64] [--baseline] [--work DIR]
+#   build-image.sh [--out DIR] [--arch amd64] [--baseline | --wsl] [--work DIR]
 #                  [--cache DIR] [--mode root|unshare] [--force]
 #
 # Writes into DIR: vmlinuz (and vmlinux, the same kernel uncompressed),
-# initrd.img, rootfs.qcow2 and manifest.json (see README.md).
+# initrd.img, rootfs.qcow2 and manifest.json (see README.md).  --wsl writes
+# distro.tar and manifest.json instead: the same packages and guest files
+# (WSL brings its own kernel) with wsl/'s init and wsl.conf, as the tarball
+# `wsl --import` takes (plugins/wsl).
 # The default image boots with Berth's small initrd and busybox init running
 # the fast path in rootfs/usr/lib/berth-guest/; --baseline builds the same
 # packages with systemd as PID 1 and Debian's generic initrd (for the boot
@@ -121,6 +124,28 @@ customize_berth ()
   rm -f "$root/etc/rc"?.d/* "$root/usr/sbin/policy-rc.d"
 }
 
+# The WSL distribution: the fast path's files, WSL's own configuration, the
+# init the host runs (wsl/wsl-init), and an os-release whose VERSION_ID the
+# host compares with the registered distribution's to decide on an upgrade.
+customize_wsl ()
+{
+  root=$1
+  install_guest_files "$root"
+  install -m 0755 "$RECIPE_DIR/wsl/wsl-init" "$root/usr/lib/berth-guest/wsl-init"
+  install -m 0644 "$RECIPE_DIR/wsl/wsl.conf" "$root/etc/wsl.conf"
+  # The VM's boot, console and power button are not WSL's.
+  rm -f "$root/etc/inittab" "$root/etc/fstab" "$root/etc/acpi/PWRF/00000080"
+  rm -rf "$root/usr/lib/systemd/system/berth-"* "$root/etc/rc"?.d/*
+  rm -f "$root/etc/os-release"
+  {
+    echo 'PRETTY_NAME="Berth WSL distribution"'
+    echo 'NAME="Berth"'
+    echo 'ID=berth'
+    echo 'ID_LIKE=debian'
+    echo "VERSION_ID=\"$(cat "$RECIPE_DIR/wsl/VERSION")\""
+  } >"$root/etc/os-release"
+}
+
 # The baseline keeps Debian's boot: systemd, udev, the generic initrd.  It
 # gets networking through systemd-networkd (DHCP) and the same cidata step,
 # run as a unit, so that both variants are measured on the same work.
@@ -163,10 +188,12 @@ trim_rootfs ()
   # Host keys must be unique per VM: the guest makes its own at first boot.
   rm -f "$root"/etc/ssh/ssh_host_*
   # Modules a VM never loads (a third of the image otherwise).
-  for d in $PRUNE_MODULES; do
-    rm -rf "$root/usr/lib/modules/$kver/kernel/$d"
-  done
-  chroot "$root" depmod "$kver"
+  if [ "$kver" != none ]; then
+    for d in $PRUNE_MODULES; do
+      rm -rf "$root/usr/lib/modules/$kver/kernel/$d"
+    done
+    chroot "$root" depmod "$kver"
+  fi
   # A machine-id must be unique per VM too (systemd makes one when empty).
   : >"$root/etc/machine-id"
   rm -f "$root/var/lib/dbus/machine-id"
@@ -268,11 +295,42 @@ extract_vmlinux ()
     die "the decompressed kernel payload of $bzimage is not an ELF file"
 }
 
+# The WSL variant's end of the hook: the tree as a tarball, owners kept.
+finish_wsl_in_hook ()
+{
+  root=$1
+  stage=$BERTH_GUEST_STAGE
+  step "installing Berth's guest files (wsl)"
+  customize_wsl "$root"
+  step "trimming documentation and locales"
+  trim_rootfs "$root" none
+  rm -rf "${root:?}/usr/lib/modules" "${root:?}"/boot/*
+  chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' >"$stage/packages"
+  du -sxk "$root" | cut -f1 >"$stage/rootfs-kib"
+  step "writing the WSL distribution's tarball"
+  # As in make_disk: a plain bind mount shows the tree without the /proc,
+  # /sys and /dev mmdebstrap mounted in it.
+  view="$BERTH_GUEST_WORK/rootfs-view"
+  mkdir -p "$view"
+  mount --bind "$root" "$view" ||
+    die "cannot bind-mount $root on $view to archive it without /proc, /sys and /dev"
+  if ! tar --numeric-owner --xattrs -C "$view" -cf "$stage/distro.tar" .; then
+    umount "$view"
+    die "tar failed to archive $root"
+  fi
+  umount "$view"
+  rmdir "$view"
+}
+
 # Runs inside mmdebstrap's customize hook: $1 is the root of the new tree.
 finish_in_hook ()
 {
   root=$1
   stage=$BERTH_GUEST_STAGE
+  if [ "$BERTH_GUEST_VARIANT" = wsl ]; then
+    finish_wsl_in_hook "$root"
+    return 0
+  fi
   kver=$(ls "$root/usr/lib/modules" | sort -V | tail -n 1)
   [ -n "$kver" ] && [ -f "$root/boot/vmlinuz-$kver" ] ||
     die "the bootstrap has no kernel in $root/boot (was linux-image-amd64 installed?)"
@@ -350,6 +408,29 @@ json_string ()
   printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
+write_wsl_manifest ()
+{
+  stage=$1
+  out=$2
+  {
+    echo "{"
+    echo "  \"format\": 1,"
+    echo "  \"variant\": \"wsl\","
+    echo "  \"recipe_sha256\": $(json_string "$RECIPE_HASH"),"
+    echo "  \"arch\": $(json_string "$ARCH"),"
+    echo "  \"suite\": $(json_string "$SUITE"),"
+    echo "  \"version_id\": $(json_string "$(cat "$RECIPE_DIR/wsl/VERSION")"),"
+    echo "  \"built\": $(json_string "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),"
+    echo "  \"build_seconds\": $BUILD_SECONDS,"
+    echo "  \"sizes\": {"
+    echo "    \"distro.tar\": $(stat -c %s "$stage/distro.tar"),"
+    echo "    \"rootfs content\": $(($(cat "$stage/rootfs-kib") * 1024))"
+    echo "  },"
+    echo "  \"package_count\": $(wc -l <"$stage/packages")"
+    echo "}"
+  } >"$out"
+}
+
 write_manifest ()
 {
   stage=$1
@@ -408,6 +489,10 @@ main ()
       VARIANT=baseline
       shift
       ;;
+    --wsl)
+      VARIANT=wsl
+      shift
+      ;;
     --work)
       [ $# -ge 2 ] || die "--work needs a directory"
       WORK=$2
@@ -437,7 +522,7 @@ main ()
       exit 0
       ;;
     *)
-      die "unknown argument '$1' (allowed: --out DIR, --arch amd64, --baseline, --work DIR, --cache DIR, --mode root|unshare, --force)"
+      die "unknown argument '$1' (allowed: --out DIR, --arch amd64, --baseline, --wsl, --work DIR, --cache DIR, --mode root|unshare, --force)"
       ;;
     esac
   done
@@ -485,9 +570,16 @@ main ()
 
   mkdir -p "$OUT"
   OUT=$(readlink -f "$OUT")
-  if [ "$FORCE" -eq 0 ] && [ -f "$OUT/manifest.json" ] &&
-    [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ] &&
-    [ -f "$OUT/rootfs.qcow2" ] &&
+  if [ "$VARIANT" = wsl ]; then
+    OUTPUTS="distro.tar"
+  else
+    OUTPUTS="vmlinuz initrd.img rootfs.qcow2"
+  fi
+  up_to_date=1
+  for f in manifest.json $OUTPUTS; do
+    [ -f "$OUT/$f" ] || up_to_date=0
+  done
+  if [ "$FORCE" -eq 0 ] && [ "$up_to_date" -eq 1 ] &&
     grep -q "\"recipe_sha256\": \"$RECIPE_HASH\"" "$OUT/manifest.json" &&
     grep -q "\"variant\": \"$VARIANT\"" "$OUT/manifest.json"; then
     step "up to date in $OUT (recipe $RECIPE_HASH)"
@@ -515,6 +607,9 @@ main ()
   packages=$BASE_PACKAGES
   if [ "$VARIANT" = baseline ]; then
     packages="$packages $BASELINE_PACKAGES"
+  elif [ "$VARIANT" = wsl ]; then
+    # WSL 2 brings its own kernel.
+    packages=$(echo $packages | tr ' ' '\n' | grep -vx linux-image-amd64 | tr '\n' ' ')
   else
     # linux-image-* depends on an initramfs generator; Berth builds its own
     # initrd, so a stub package stands in for initramfs-tools.
@@ -569,9 +664,13 @@ EOF
 
   BUILD_SECONDS=$(($(date +%s) - START))
   step "writing manifest.json"
-  write_manifest "$STAGE" "$STAGE/manifest.json"
-  rm -f "$OUT/vmlinux"
-  for f in vmlinuz vmlinux initrd.img rootfs.qcow2 manifest.json; do
+  if [ "$VARIANT" = wsl ]; then
+    write_wsl_manifest "$STAGE" "$STAGE/manifest.json"
+  else
+    write_manifest "$STAGE" "$STAGE/manifest.json"
+    rm -f "$OUT/vmlinux"
+  fi
+  for f in vmlinuz vmlinux initrd.img rootfs.qcow2 distro.tar manifest.json; do
     [ ! -f "$STAGE/$f" ] || mv -f "$STAGE/$f" "$OUT/$f"
   done
   step "done in ${BUILD_SECONDS}s: $OUT"

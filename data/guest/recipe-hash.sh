@@ -9,7 +9,7 @@ LC_ALL=C
 export LC_ALL
 
 cd "$(dirname "$(readlink -f "$0")")"
-find build-image.sh recipe-hash.sh initrd rootfs ! -type d -print |
+find build-image.sh recipe-hash.sh initrd rootfs wsl ! -type d -print |
   sort |
   while IFS= read -r f; do
     if [ -L "$f" ]; then

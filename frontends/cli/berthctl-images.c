@@ -70,10 +70,11 @@ parse_options (ImagesOptions *opts, const Subcommand *sub, GOptionEntry *entries
                char ***argv, GError **error)
 {
   g_autoptr (GOptionContext) ctx = NULL;
-  g_autofree gchar *param = g_strdup_printf ("%s%s%s", sub->name, sub->parameter ? " " : "",
-                                             sub->parameter ? sub->parameter : "");
+  g_autofree gchar *prgname = g_strdup_printf ("berthctl images %s", sub->name);
 
-  ctx = g_option_context_new (param);
+  /* "berthctl images ls [OPTION…]", as berthctl's own commands. */
+  g_set_prgname (prgname);
+  ctx = g_option_context_new (sub->parameter);
   g_option_context_set_summary (ctx, sub->summary);
   if (entries != NULL)
     g_option_context_add_main_entries (ctx, entries, NULL);

@@ -13,6 +13,7 @@
 #include "berthctl-images.h"
 #include "berthctl-k8s.h"
 #include "berthctl-launch.h"
+#include "berthctl-logs.h"
 #include "berthctl-remote.h"
 #include "berthctl-wait.h"
 
@@ -76,10 +77,12 @@ parse_options (BerthctlOptions *opts, const gchar *command, const gchar *paramet
                gboolean connection, int *argc, char ***argv, GError **error)
 {
   g_autoptr (GOptionContext) ctx = NULL;
-  g_autofree gchar *param = g_strdup_printf ("%s%s%s", command, parameter ? " " : "",
-                                             parameter ? parameter : "");
+  g_autofree gchar *prgname = g_strdup_printf ("berthctl %s", command);
 
-  ctx = g_option_context_new (param);
+  /* GOption's usage line is "<prgname> [OPTION…] <parameter>": "berthctl
+   * start [OPTION…] …", not the command's name twice. */
+  g_set_prgname (prgname);
+  ctx = g_option_context_new (parameter);
   g_option_context_set_summary (ctx, summary);
   if (entries != NULL)
     g_option_context_add_main_entries (ctx, entries, NULL);
@@ -215,6 +218,74 @@ cmd_paths (BerthctlOptions *opts, int argc, char **argv)
       root = json_builder_get_root (b);
       print_json (root);
     }
+  return EXIT_OK;
+}
+
+static int
+cmd_logs (BerthctlOptions *opts, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BerthPaths) paths = berth_paths_new ();
+  g_autoptr (GPtrArray) names = NULL;
+  gboolean follow = FALSE;
+  GOptionEntry entries[] = {
+    { "follow", 'f', 0, G_OPTION_ARG_NONE, &follow, "Keep printing what is appended", NULL },
+    OUTPUT_ENTRY,
+    { NULL },
+  };
+
+  if (!parse_options (opts, "logs", "[COMPONENT]",
+                      "Show the log of a component of Berth (berthd, lima, …), or list them.",
+                      entries, NULL, FALSE, &argc, &argv, &error)
+      || !check_output_option (opts, &error))
+    return fail (error);
+  if (argc > 2)
+    {
+      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "unexpected argument \"%s\"; see berthctl logs --help", argv[2]);
+      return fail (error);
+    }
+  if (argc == 2)
+    {
+      if (want_json (opts))
+        {
+          g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "-o json lists the logs; a log itself is printed as it is");
+          return fail (error);
+        }
+      return berthctl_logs_show (paths->logs, argv[1], follow, &error) ? EXIT_OK : fail (error);
+    }
+  if (follow)
+    {
+      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                   "--follow needs a COMPONENT; berthctl logs lists them");
+      return fail (error);
+    }
+  names = berthctl_logs_list (paths->logs, &error);
+  if (names == NULL)
+    return fail (error);
+  if (want_json (opts))
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "directory");
+      json_builder_add_string_value (b, paths->logs);
+      json_builder_set_member_name (b, "components");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < names->len; i++)
+        json_builder_add_string_value (b, g_ptr_array_index (names, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      print_json (root);
+      return EXIT_OK;
+    }
+  if (names->len == 0)
+    g_print ("No logs yet in %s\n", paths->logs);
+  for (guint i = 0; i < names->len; i++)
+    g_print ("%s\n", (const gchar *)g_ptr_array_index (names, i));
   return EXIT_OK;
 }
 
@@ -973,6 +1044,53 @@ cmd_import_settings (BerthctlOptions *opts, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* Asks on the terminal before something that cannot be undone. TRUE when
+ * stdin is not a terminal (scripts say --yes by running at all), when
+ * @assume_yes, or when the person answers yes. */
+static gboolean
+confirm (const gchar *what, gboolean assume_yes)
+{
+  gchar answer[64] = "";
+
+  if (assume_yes || !isatty (STDIN_FILENO))
+    return TRUE;
+  g_printerr ("%s\nContinue? [y/N] ", what);
+  fflush (stderr);
+  if (fgets (answer, sizeof answer, stdin) == NULL)
+    return FALSE;
+  g_strstrip (answer);
+  return g_ascii_strcasecmp (answer, "y") == 0 || g_ascii_strcasecmp (answer, "yes") == 0;
+}
+
+#define YES_ENTRY                                                                                 \
+  { "yes", 'y', 0, G_OPTION_ARG_NONE, &assume_yes, "Do not ask for confirmation on a terminal",   \
+    NULL }
+
+static const gchar factory_reset_warning[]
+    = "This stops Berth and removes the VM with its containers, images and volumes, the caches\n"
+      "and the settings (the logs stay). berthd quits afterwards.";
+static const gchar vm_reset_warning[]
+    = "This removes the VM's disk with its containers, images and volumes; the next start makes a\n"
+      "new one.";
+
+/* berthd's process id, from its credentials file; 0 when unknown. */
+static gint64
+daemon_pid (BerthctlOptions *opts)
+{
+  g_autofree gchar *path = berthctl_connection_get_config_path (&opts->conn);
+  g_autofree gchar *text = NULL;
+  g_autoptr (JsonNode) root = NULL;
+
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &text, &length, NULL))
+    return 0;
+  root = berth_json_parse (text, length, 8, path, NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return 0;
+  return json_object_get_int_member_with_default (json_node_get_object (root), "pid", 0);
+}
+
 static int
 reset_call (BerthctlOptions *opts, const gchar *path, const gchar *mode)
 {
@@ -994,17 +1112,53 @@ reset_call (BerthctlOptions *opts, const gchar *path, const gchar *mode)
   return EXIT_OK;
 }
 
+/* Asks berthd for a factory reset and waits for it to quit, which it does
+ * once everything is removed. */
+static int
+factory_reset (BerthctlOptions *opts, gint wait_timeout)
+{
+  gint64 pid = daemon_pid (opts);
+  int status = reset_call (opts, "/v1/factory_reset", NULL);
+
+  if (status != EXIT_OK)
+    return status;
+  for (gint i = 0; pid > 0 && i < wait_timeout * 10; i++)
+    {
+      if (!berth_process_is_running ((GPid)pid))
+        {
+          g_print ("Berth was reset to its first state, and berthd has quit\n");
+          return EXIT_OK;
+        }
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+  if (pid <= 0)
+    {
+      g_print ("berthd accepted the factory reset\n");
+      return EXIT_OK;
+    }
+  g_printerr ("berthctl: berthd accepted the factory reset but was still running after %d s; "
+              "berthctl logs berthd says why\n",
+              wait_timeout);
+  return EXIT_FAILED;
+}
+
 static int
 cmd_reset (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  gboolean k8s = FALSE, vm = FALSE, factory = FALSE, wipe = FALSE;
+  gboolean k8s = FALSE, vm = FALSE, factory = FALSE, wipe = FALSE, assume_yes = FALSE;
+  gint wait_timeout = 120;
   GOptionEntry entries[] = {
     { "k8s", 0, 0, G_OPTION_ARG_NONE, &k8s, "Reset Kubernetes' state only", NULL },
     { "wipe", 0, 0, G_OPTION_ARG_NONE, &wipe, "With --k8s: remove its images too", NULL },
     { "vm", 0, 0, G_OPTION_ARG_NONE, &vm,
       "Remove the VM's disk; the next start makes a new one", NULL },
-    { "factory", 0, 0, G_OPTION_ARG_NONE, &factory, "Remove everything Berth wrote", NULL },
+    { "factory", 0, 0, G_OPTION_ARG_NONE, &factory,
+      "Remove everything Berth wrote; berthd quits", NULL },
+    YES_ENTRY,
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "With --factory: give up waiting for berthd to quit after this many seconds (default 120)",
+      "SECONDS" },
     { NULL }
   };
 
@@ -1024,22 +1178,40 @@ cmd_reset (BerthctlOptions *opts, int argc, char **argv)
     }
   if (k8s)
     return reset_call (opts, "/v1/k8s_reset", wipe ? "wipe" : "fast");
+  if (!confirm (vm ? vm_reset_warning : factory_reset_warning, assume_yes))
+    {
+      g_printerr ("berthctl: nothing was reset\n");
+      return EXIT_FAILED;
+    }
   if (vm)
     return reset_call (opts, "/v1/vm_reset", NULL);
-  return reset_call (opts, "/v1/factory_reset", NULL);
+  return factory_reset (opts, wait_timeout);
 }
 
 static int
 cmd_factory_reset (BerthctlOptions *opts, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
+  gboolean assume_yes = FALSE;
+  gint wait_timeout = 120;
+  GOptionEntry entries[] = {
+    YES_ENTRY,
+    { "wait-timeout", 0, 0, G_OPTION_ARG_INT, &wait_timeout,
+      "Give up waiting for berthd to quit after this many seconds (default 120)", "SECONDS" },
+    { NULL },
+  };
 
   if (!parse_options (opts, "factory-reset", NULL,
-                      "Stop Berth and remove the VM, caches and settings it wrote.", NULL, NULL,
-                      TRUE, &argc, &argv, &error)
+                      "Stop Berth, remove the VM, caches and settings it wrote, and quit berthd.",
+                      entries, NULL, TRUE, &argc, &argv, &error)
       || !no_extra_args (argc, argv, &error))
     return fail (error);
-  return reset_call (opts, "/v1/factory_reset", NULL);
+  if (!confirm (factory_reset_warning, assume_yes))
+    {
+      g_printerr ("berthctl: nothing was reset\n");
+      return EXIT_FAILED;
+    }
+  return factory_reset (opts, wait_timeout);
 }
 
 static int
@@ -1063,20 +1235,23 @@ cmd_diagnostics (BerthctlOptions *opts, int argc, char **argv)
   answer = berthctl_remote_call (remote, "GET", "/v1/diagnostic_checks", NULL, &error);
   if (answer == NULL)
     return fail (error);
+  if (JSON_NODE_HOLDS_OBJECT (answer))
+    checks = json_object_get_array_member (json_node_get_object (answer), "checks");
+  /* The exit status says the same in both formats: 1 when a check failed. */
+  for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
+    all_passed &= json_object_get_boolean_member_with_default (
+        json_array_get_object_element (checks, i), "passed", FALSE);
   if (want_json (opts))
     {
       print_json (answer);
-      return EXIT_OK;
+      return all_passed ? EXIT_OK : EXIT_FAILED;
     }
-  if (JSON_NODE_HOLDS_OBJECT (answer))
-    checks = json_object_get_array_member (json_node_get_object (answer), "checks");
   for (guint i = 0; checks != NULL && i < json_array_get_length (checks); i++)
     {
       JsonObject *c = json_array_get_object_element (checks, i);
       gboolean passed = json_object_get_boolean_member_with_default (c, "passed", FALSE);
       JsonArray *fixes = json_object_get_array_member (c, "fixes");
 
-      all_passed &= passed;
       g_print ("%s %-20s %s\n", passed ? "ok  " : "FAIL",
                json_object_get_string_member_with_default (c, "id", "?"),
                json_object_get_string_member_with_default (c, "description", ""));
@@ -1171,8 +1346,11 @@ cmd_shell (BerthctlOptions *opts, int argc, char **argv)
   g_autoptr (BerthctlRemote) remote = NULL;
   g_autoptr (JsonNode) vm = NULL;
   g_autoptr (GPtrArray) ssh_argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("[--] [COMMAND…]");
+  g_autoptr (GOptionContext) ctx = NULL;
   gboolean tty;
+
+  g_set_prgname ("berthctl shell");
+  ctx = g_option_context_new ("[--] [COMMAND…]");
 
   /* Everything after the options (or after --) is the guest's command line,
    * options and all. */
@@ -1240,6 +1418,7 @@ static const BerthctlCommand commands[] = {
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },
   { "paths", "Show where Berth keeps its files", cmd_paths },
+  { "logs", "Show Berth's logs (-f follows)", cmd_logs },
   { "version", "Show the version", cmd_version },
   { "completion", "Print a shell completion script (bash)", cmd_completion },
 };

@@ -981,6 +981,27 @@ reset_done (GObject *source, GAsyncResult *result, gpointer user_data)
     g_message ("Reset asked through the API failed: %s", error->message);
 }
 
+/* As Rancher Desktop quits after a factory reset: nothing of it is left to
+ * serve. A failed reset leaves berthd up, to be asked again. */
+static void
+factory_reset_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BerthApiServer) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_manager_reset_finish (BERTH_MANAGER (source), result, &error))
+    {
+      g_message ("The factory reset failed, so berthd stays: %s", error->message);
+      return;
+    }
+  g_message ("Factory reset done; berthd quits");
+  if (!self->shutdown_requested)
+    {
+      self->shutdown_requested = TRUE;
+      g_signal_emit (self, signals[SIGNAL_SHUTDOWN_REQUESTED], 0);
+    }
+}
+
 static void
 route_put_backend_state (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                          GHashTable *query)
@@ -1062,10 +1083,11 @@ route_factory_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *bod
       respond_error (msg, error);
       return;
     }
-  berth_manager_reset_async (self->manager, BERTH_RESET_FACTORY, NULL, reset_done, NULL);
+  berth_manager_reset_async (self->manager, BERTH_RESET_FACTORY, NULL, factory_reset_done,
+                             g_object_ref (self));
   respond_message (msg, SOUP_STATUS_ACCEPTED, NULL,
                    "Berth is doing a factory reset: the VM, its data, the caches and the "
-                   "settings are being removed");
+                   "settings are being removed, then berthd quits");
 }
 
 static void

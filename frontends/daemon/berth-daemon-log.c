@@ -22,6 +22,7 @@ static gchar *log_dir;
 static gsize log_bytes_written;
 static gboolean log_to_stderr;
 static gboolean log_verbose;
+static gboolean log_to_journal;
 
 static const gchar *
 level_to_string (GLogLevelFlags level)
@@ -92,6 +93,12 @@ berth_daemon_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_
       && g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, domain))
     return G_LOG_WRITER_HANDLED;
 
+  /* Started by systemd: the journal keeps the fields and the priority,
+   * and `journalctl --user -u berthd` reads them. */
+  if (log_to_journal
+      && g_log_writer_journald (level, fields, n_fields, user_data) == G_LOG_WRITER_HANDLED)
+    return G_LOG_WRITER_HANDLED;
+
   line = format_line (level, fields, n_fields);
   len = strlen (line);
 
@@ -115,13 +122,30 @@ berth_daemon_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_
   return G_LOG_WRITER_HANDLED;
 }
 
+/* The line berthctl logs looks for to send the reader to the journal. */
+static void
+write_journal_note (GOutputStream *stream)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree gchar *stamp = g_date_time_format_iso8601 (now);
+  g_autofree gchar *line
+      = g_strdup_printf ("%s MESSAGE %s[%d]: Berth: " BERTH_DAEMON_LOG_JOURNAL_NOTE "\n", stamp,
+                         LOG_COMPONENT, (gint)getpid ());
+
+  g_output_stream_write_all (stream, line, strlen (line), NULL, NULL, NULL);
+  g_output_stream_flush (stream, NULL, NULL);
+}
+
 gboolean
 berth_daemon_log_init (const gchar *logs_dir, gboolean to_stderr, gboolean verbose, GError **error)
 {
   g_autoptr (GOutputStream) stream = berth_log_open (logs_dir, LOG_COMPONENT, error);
+  gboolean journal = g_log_writer_is_journald (fileno (stderr));
 
   if (stream == NULL)
     return FALSE;
+  if (journal)
+    write_journal_note (stream);
 
   g_mutex_lock (&log_lock);
   g_clear_object (&log_stream);
@@ -129,8 +153,9 @@ berth_daemon_log_init (const gchar *logs_dir, gboolean to_stderr, gboolean verbo
   g_free (log_dir);
   log_dir = g_strdup (logs_dir);
   log_bytes_written = 0;
-  log_to_stderr = to_stderr;
+  log_to_stderr = to_stderr && !journal;
   log_verbose = verbose;
+  log_to_journal = journal;
   g_mutex_unlock (&log_lock);
 
   /* Only once per process, as GLib requires. */

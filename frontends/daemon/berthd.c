@@ -227,7 +227,7 @@ main (int argc, char **argv)
                "berthctl and the desktop frontends use, on 127.0.0.1 only.\n\n"
                "berthd always stays in the foreground and never forks: systemd (berthd.service) "
                "or the session's autostart manages it. --foreground only adds logging to stderr; "
-               "the log is always written to $XDG_DATA_HOME/berth/logs/berthd.log.\n\n"
+               "the log is always written to $XDG_STATE_HOME/berth/logs/berthd.log.\n\n"
                "Clients find the port and the password in $XDG_DATA_HOME/berth/berth-engine.json "
                "(mode 0600), written at start and removed on a clean exit. Requests from web "
                "pages (with an Origin header) are refused unless $BERTH_API_ALLOWED_ORIGINS "

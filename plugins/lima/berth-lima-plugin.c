@@ -156,6 +156,9 @@ append_line (const gchar *path, const gchar *line)
 
   if (path == NULL)
     return;
+  /* QEMU, started with this file as its stderr, keeps writing to the
+   * rotated one until the next start; that is little. */
+  berth_log_rotate_if_large (path, NULL);
   fd = g_open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0)
     return;
@@ -1376,6 +1379,8 @@ spawn_qemu (BerthLimaPlugin *self, StartData *data, GError **error)
   g_autofree gchar *command = NULL;
   int log_fd;
 
+  if (!berth_log_rotate_if_large (data->instance->ha_stderr_log, error))
+    return FALSE;
   log_fd = g_open (data->instance->ha_stderr_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0)
     {
@@ -2379,6 +2384,13 @@ berth_lima_plugin_info (BerthBackend *backend, GError **error)
   return json_builder_get_root (b);
 }
 
+/* QEMU in Lima's layout is the VM of Linux and macOS; Windows has WSL. */
+static gboolean
+berth_lima_plugin_is_native (BerthBackend *backend, BerthPlatform platform)
+{
+  return platform != BERTH_PLATFORM_WINDOWS;
+}
+
 /* ---- GObject --------------------------------------------------------------- */
 
 static void
@@ -2572,4 +2584,5 @@ berth_lima_plugin_backend_init (BerthBackendInterface *iface)
   iface->forward_socket_finish = berth_lima_plugin_boolean_finish;
   iface->list_port_forwards = berth_lima_plugin_list_port_forwards;
   iface->info = berth_lima_plugin_info;
+  iface->is_native = berth_lima_plugin_is_native;
 }

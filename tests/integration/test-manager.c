@@ -223,6 +223,59 @@ joined (GPtrArray *array)
 
 /* ---- tests ------------------------------------------------------------ */
 
+/* The backend named by the manager's about (berthctl info's "backend"). */
+static gchar *
+chosen_backend (Fixture *f)
+{
+  g_autoptr (JsonNode) about = berth_manager_dup_about (f->manager);
+  JsonObject *object = json_node_get_object (about);
+
+  if (json_object_get_null_member (object, "backend"))
+    return NULL;
+  return g_strdup (json_object_get_string_member (object, "backend"));
+}
+
+/* Two backends, neither native to any platform: the first loaded is the
+ * default, and BERTH_BACKEND picks either by name; a name that is not loaded
+ * stops the load with a message that lists what is. */
+static void
+test_backend_choice (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *both = g_strjoin (":", good_plugin_dir (), failstart_plugin_dir (), NULL);
+  g_autofree gchar *chosen = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_setenv ("BERTH_BACKEND", "test-failstart", TRUE);
+  load_manager (f, both);
+  chosen = chosen_backend (f);
+  g_assert_cmpstr (chosen, ==, "test-failstart");
+  g_clear_object (&f->manager);
+  g_clear_pointer (&chosen, g_free);
+
+  g_setenv ("BERTH_BACKEND", "test-good", TRUE);
+  load_manager (f, both);
+  chosen = chosen_backend (f);
+  g_assert_cmpstr (chosen, ==, "test-good");
+  g_clear_object (&f->manager);
+  g_clear_pointer (&chosen, g_free);
+
+  g_setenv ("BERTH_BACKEND", "hyperkit", TRUE);
+  g_setenv ("BERTH_PLUGIN_PATH", both, TRUE);
+  f->manager = berth_manager_new (f->paths, NULL);
+  g_assert_false (berth_manager_load (f->manager, NULL, &error));
+  g_assert_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "BERTH_BACKEND=hyperkit"));
+  g_assert_nonnull (strstr (error->message, "test-good"));
+  g_assert_nonnull (strstr (error->message, "test-failstart"));
+  g_clear_object (&f->manager);
+
+  g_unsetenv ("BERTH_BACKEND");
+  load_manager (f, both);
+  chosen = chosen_backend (f);
+  g_assert_nonnull (chosen);
+  g_assert_true (g_str_equal (chosen, "test-good") || g_str_equal (chosen, "test-failstart"));
+}
+
 static void
 test_start_stop (Fixture *f, gconstpointer data)
 {
@@ -702,6 +755,7 @@ main (int argc, char **argv)
     }
 
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/manager/backend-choice", test_backend_choice);
   ADD ("/manager/start-stop", test_start_stop);
   ADD ("/manager/stop-during-start", test_stop_during_start);
   ADD ("/manager/start-joins", test_start_joins);

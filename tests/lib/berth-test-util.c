@@ -218,10 +218,12 @@ berth_test_environ_under (gchar **envp, const gchar *root)
   g_autofree gchar *config = g_build_filename (root, "config", NULL);
   g_autofree gchar *share = g_build_filename (root, "share", NULL);
   g_autofree gchar *cache = g_build_filename (root, "cache", NULL);
+  g_autofree gchar *state = g_build_filename (root, "state", NULL);
 
   envp = g_environ_setenv (envp, "XDG_CONFIG_HOME", config, TRUE);
   envp = g_environ_setenv (envp, "XDG_DATA_HOME", share, TRUE);
   envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache, TRUE);
+  envp = g_environ_setenv (envp, "XDG_STATE_HOME", state, TRUE);
   return envp;
 }
 
@@ -237,7 +239,8 @@ gchar *
 berth_test_isolate_home (const gchar *prefix)
 {
   const gchar *xdg_vars[]
-      = { "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR" };
+      = { "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
+          "XDG_RUNTIME_DIR" };
   gchar *home = berth_test_make_root (prefix);
 
   g_setenv ("HOME", home, TRUE);
