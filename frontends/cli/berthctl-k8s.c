@@ -198,6 +198,13 @@ berthctl_cmd_k8s (BerthctlConnection *conn, int argc, char **argv)
 
   g_return_val_if_fail (conn != NULL, EXIT_FAILED);
 
+  /* GOption's own help is off (the usage above says more): --help is ours. */
+  for (gint i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
+      {
+        g_print ("%s", usage);
+        return EXIT_OK;
+      }
   context = g_option_context_new ("COMMAND");
   g_option_context_set_help_enabled (context, FALSE);
   g_option_context_add_main_entries (context, entries, NULL);
