@@ -334,7 +334,9 @@ berth_k3s_version_list_parse_file (const gchar *data, gsize length, const gchar 
                        what, i, quoted);
           return NULL;
         }
-      berth_k3s_version_list_add (list, &version);
+      /* Never offered, whoever wrote the file. */
+      if (!berth_k3s_version_below_minimum (&version))
+        berth_k3s_version_list_add (list, &version);
     }
 
   channels_node = json_object_get_member (object, "channels");

@@ -64,7 +64,8 @@ berth_k3s_version_list_channel_names (const BerthK3sVersionList *list);
  *   { "formatVersion": 1, "updated": "<ISO 8601>" (optional),
  *     "versions": ["v1.34.3+k3s1", …], "channels": { "stable": "v1.34.3+k3s1", … } }
  * Reading sorts the versions (newest first, one build a release) whatever
- * their order in the file, and drops channels that name no listed version.
+ * their order in the file, leaves out those older than the minimum, and
+ * drops channels that name no listed version.
  * Refused: not this shape, another format, a version that is not a full k3s
  * version. @what names the file in messages. */
 BerthK3sVersionList *

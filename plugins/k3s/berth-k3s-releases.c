@@ -234,6 +234,21 @@ berth_k3s_releases_get_nearest (BerthK3sReleases *self, const gchar *wanted)
   return berth_k3s_version_nearest (&version, self->list->versions);
 }
 
+/* A value a person typed, for a message: control characters escaped, the
+ * rest as it is. */
+static gchar *
+quote_setting (const gchar *text)
+{
+  gchar non_ascii[129];
+
+  if (!g_utf8_validate (text, -1, NULL))
+    return g_strdup ("(not valid UTF-8)");
+  for (guint i = 0; i < 128; i++)
+    non_ascii[i] = (gchar)(0x80 + i);
+  non_ascii[128] = '\0';
+  return g_strescape (text, non_ascii);
+}
+
 gchar *
 berth_k3s_releases_resolve (BerthK3sReleases *self, const gchar *wanted, GError **error)
 {
@@ -247,8 +262,7 @@ berth_k3s_releases_resolve (BerthK3sReleases *self, const gchar *wanted, GError 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   trimmed = g_strstrip (g_strdup (wanted != NULL ? wanted : ""));
-  quoted = g_utf8_validate (trimmed, -1, NULL) ? g_strescape (trimmed, "\xc2\xa0")
-                                               : g_strdup ("(not valid UTF-8)");
+  quoted = quote_setting (trimmed);
   if (self->list->versions->len == 0)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_NOT_FOUND,

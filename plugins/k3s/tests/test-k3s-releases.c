@@ -639,6 +639,14 @@ test_resolve (void)
     g_assert_nonnull (strstr (error->message, "“edge”"));
     g_assert_nonnull (strstr (error->message, "stable, latest, v1.32"));
   }
+  {
+    g_autoptr (GError) error = NULL;
+    g_autofree gchar *resolved = berth_k3s_releases_resolve (releases, "stäble\tx", &error);
+
+    g_assert_null (resolved);
+    g_assert_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING);
+    g_assert_nonnull (strstr (error->message, "“stäble\\tx”"));
+  }
   g_assert_null (berth_k3s_releases_get_nearest (releases, "stable"));
   berth_test_rm_rf (root);
 }
