@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -22,8 +23,9 @@
 #include "berth-test-util.h"
 
 /* The whole Kubernetes start (download, install, the fake's keys) on a
- * busy machine. */
-#define WAIT_SECONDS 120
+ * busy machine; in the VM under software emulation, longer. */
+static guint wait_seconds = 120;
+#define WAIT_SECONDS wait_seconds
 
 #define VERSION_NEW "v1.30.2+k3s1"
 #define VERSION_OLD "v1.29.6+k3s2"
@@ -367,8 +369,11 @@ start_berthd (Fixture *f, const gchar *broken_index, const gchar *broken_downloa
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autofree gchar *runtime = g_build_filename (f->root, "run", NULL);
-  g_autofree gchar *plugin_path = g_strjoin (":", g_getenv ("BERTH_TEST_SCRATCHVM_DIR"),
-                                             g_getenv ("BERTH_TEST_K3S_DIR"), NULL);
+  /* The real VM (lima), or the scratch guest. */
+  const gchar *vm_plugins = g_getenv ("BERTH_TEST_VM_PLUGIN_PATH");
+  g_autofree gchar *plugin_path
+      = g_strjoin (":", vm_plugins != NULL ? vm_plugins : g_getenv ("BERTH_TEST_SCRATCHVM_DIR"),
+                   g_getenv ("BERTH_TEST_K3S_DIR"), NULL);
   g_autofree gchar *settings_dir = g_build_filename (f->root, "config", "berth", NULL);
   g_autofree gchar *settings_path = g_build_filename (settings_dir, "settings.json", NULL);
   g_autofree gchar *settings = NULL;
@@ -927,6 +932,190 @@ test_reset (Fixture *f, gconstpointer data)
   g_assert_cmpstr (ca_wipe, !=, ca_fast);
 }
 
+/* ---- the real VM -------------------------------------------------------- */
+
+/* `berthctl shell -- sudo sh -c SCRIPT`: the guest's answer. */
+static Run *
+guest_sh (Fixture *f, const gchar *script)
+{
+  return berthctl (f, "shell", "--", "sudo", "-n", "sh", "-c", script, NULL);
+}
+
+static gchar *
+vm_guest_pid (Fixture *f)
+{
+  g_autoptr (Run) r = guest_sh (f, "cat /run/berth-k3s/k3s.pid");
+
+  return r->status == 0 ? g_strstrip (g_strdup (r->out)) : NULL;
+}
+
+static gboolean
+vm_respawned (gpointer user_data)
+{
+  Respawn *w = user_data;
+  g_autofree gchar *pid = vm_guest_pid (w->f);
+  g_autoptr (Run) alive = NULL;
+
+  if (pid == NULL || pid[0] == '\0' || g_str_equal (pid, w->old_pid))
+    return FALSE;
+  /* The new run is k3s itself now, and answers. */
+  alive = guest_sh (w->f, "test \"$(readlink /proc/$(cat /run/berth-k3s/k3s.pid)/exe)\" = "
+                          "/usr/local/bin/k3s");
+  return alive->status == 0 && k3s_answers (w->f);
+}
+
+static gboolean
+nodes_answer (gpointer user_data)
+{
+  Fixture *f = user_data;
+  g_autoptr (Run) get = run_program (f, "kubectl", "--context", "berth", "get", "nodes", NULL);
+
+  return get->status == 0 && strstr (get->out, " Ready ") != NULL;
+}
+
+/* Kubernetes in the real guest (Debian, busybox init) with the fake k3s
+ * from the fake mirror, in one boot: kubectl reads the merged kubeconfig;
+ * a service made in the guest is listed and forwarded to the host; k3s
+ * killed in the guest comes back under busybox init's respawn; disabled,
+ * the kubectl-written kubeconfig is byte for byte as it was. */
+static void
+test_vm (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cache = g_build_filename (f->root, "cache", "berth", NULL);
+  g_autofree gchar *images = g_build_filename (cache, "images", NULL);
+  const gchar *shared = g_getenv ("BERTH_TEST_IMAGE_CACHE");
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  g_autofree gchar *old_pid = NULL;
+  g_autofree gchar *expected_banner = NULL;
+  g_autofree gchar *states = NULL;
+  g_autoptr (Run) start = NULL;
+  g_autoptr (Run) get = NULL;
+  g_autoptr (Run) forward = NULL;
+  g_autoptr (Run) inittab = NULL;
+  g_autoptr (Run) off = NULL;
+  g_autoptr (Run) gone = NULL;
+  g_autoptr (Run) shutdown = NULL;
+  Banner banner = { 0 };
+  guint64 host_port = 0;
+  const gchar *on;
+
+  if (!have_kubectl ())
+    {
+      g_test_skip ("kubectl is not on PATH: scripts/deps.sh installs Debian's");
+      return;
+    }
+  /* The guest image is built once per build tree and shared. */
+  g_assert_nonnull (shared);
+  g_assert_cmpint (g_mkdir_with_parents (shared, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (cache, 0700), ==, 0);
+  g_assert_cmpint (symlink (shared, images), ==, 0);
+
+  start_berthd (f, NULL, NULL);
+  /* The user's kubeconfig, as kubectl itself writes it. */
+  {
+    const gchar *const steps[][8] = {
+      { "kubectl", "config", "set-cluster", "prod", "--server=https://prod.example.invalid:6443",
+        NULL },
+      { "kubectl", "config", "set-credentials", "alice", "--token=not-a-real-token", NULL },
+      { "kubectl", "config", "set-context", "prod", "--cluster=prod", "--user=alice",
+        "--namespace=shop", NULL },
+      { "kubectl", "config", "use-context", "prod", NULL },
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS (steps); i++)
+      g_assert_cmpint (berth_test_spawn (NULL, steps[i], (const gchar *const *)f->envp,
+                                         G_SPAWN_SEARCH_PATH, NULL, NULL),
+                       ==, 0);
+  }
+  before = berth_test_read_file (f->kubeconfig);
+  g_assert_true (berth_test_iterate_until (versions_listed, f, WAIT_SECONDS));
+  {
+    g_autoptr (Run) set = berthctl (f, "set", "--kubernetes.enabled=true", NULL);
+
+    g_assert_cmpint (set->status, ==, 0);
+  }
+
+  start = berthctl (f, "start", "--wait", "--wait-timeout", "1500", NULL);
+  if (start->status != 0)
+    {
+      g_test_message ("berthctl start: %s%s", start->out, start->err);
+      berth_test_show_stderr ("berthd", f->stderr_path);
+    }
+  g_assert_cmpint (start->status, ==, 0);
+  g_assert_true (berth_test_iterate_until (vm_started_seen, f, WAIT_SECONDS));
+  g_ptr_array_set_size (f->vm_states, 0);
+  wait_k8s_event (f, "ready");
+  states = take_states (f->k8s_states);
+  g_test_message ("Kubernetes' states: %s", states);
+  g_assert_cmpstr (states, ==, "stopped > starting > ready");
+
+  /* kubectl against the fake API server in the guest, through the
+   * forwarded port and Berth's entries in the kubeconfig. */
+  get = run_program (f, "kubectl", "--context", "berth", "get", "nodes", "-o", "wide", NULL);
+  g_test_message ("kubectl get nodes: %s%s", get->out, get->err);
+  g_assert_cmpint (get->status, ==, 0);
+  g_assert_nonnull (strstr (get->out, " Ready "));
+  g_assert_nonnull (strstr (get->out, VERSION_NEW));
+  g_assert_nonnull (strstr (get->out, "fake k3s (not Kubernetes)"));
+
+  /* Under busybox init, with a respawn entry. */
+  inittab = guest_sh (f, "grep -c '^::respawn:/usr/local/lib/berth-k3s/run$' /etc/inittab");
+  g_assert_cmpstr (inittab->out, ==, "1\n");
+
+  /* A service made in the guest: watched, listed, forwarded to the host. */
+  {
+    g_autoptr (Run) made
+        = guest_sh (f, "echo 'default web ClusterIP 80:http' >/var/lib/rancher/k3s/fake-services");
+
+    g_assert_cmpint (made->status, ==, 0);
+  }
+  g_assert_true (berth_test_iterate_until (service_listed, f, WAIT_SECONDS));
+  forward = berthctl (f, "k8s", "forward", "default/web", "http", NULL);
+  g_test_message ("forward: %s%s", forward->out, forward->err);
+  g_assert_cmpint (forward->status, ==, 0);
+  g_assert_true (g_str_has_prefix (forward->out, "default/web:http is on 127.0.0.1:"));
+  on = forward->out + strlen ("default/web:http is on 127.0.0.1:");
+  g_assert_true (
+      g_ascii_string_to_unsigned (g_strstrip ((gchar *)on), 10, 1, 65535, &host_port, NULL));
+  banner.port = (guint)host_port;
+  g_assert_true (berth_test_iterate_until (banner_read, &banner, WAIT_SECONDS));
+  expected_banner = g_strdup_printf ("fake k3s port-forward: service default/web port 80 through "
+                                     "127.0.0.1:%u (a fake, no pod behind it)\n",
+                                     banner.port);
+  g_assert_cmpstr (banner.text, ==, expected_banner);
+  g_free (banner.text);
+
+  /* k3s killed in the guest: busybox init runs it again. */
+  old_pid = vm_guest_pid (f);
+  g_assert_nonnull (old_pid);
+  {
+    g_autofree gchar *kill_script = g_strdup_printf ("kill -KILL %s", old_pid);
+    g_autoptr (Run) killed = guest_sh (f, kill_script);
+    Respawn w = { f, old_pid };
+
+    g_assert_cmpint (killed->status, ==, 0);
+    g_assert_true (berth_test_iterate_until (vm_respawned, &w, WAIT_SECONDS));
+  }
+  g_assert_true (berth_test_iterate_until (nodes_answer, f, WAIT_SECONDS));
+
+  /* Disabled: k3s stops for good, the kubeconfig is the user's again. */
+  off = berthctl (f, "set", "--wait", "--wait-timeout", "600", "--kubernetes.enabled=false", NULL);
+  g_test_message ("berthctl set: %s%s", off->out, off->err);
+  g_assert_cmpint (off->status, ==, 0);
+  g_assert_nonnull (strstr (off->out, "Kubernetes is disabled\n"));
+  after = berth_test_read_file (f->kubeconfig);
+  g_assert_cmpstr (after, ==, before);
+  gone = guest_sh (f, "grep -c berth-k3s /etc/inittab; pid=$(cat /run/berth-k3s/k3s.pid "
+                      "2>/dev/null); [ -z \"$pid\" ] || ! kill -0 \"$pid\" 2>/dev/null");
+  g_assert_cmpstr (gone->out, ==, "0\n");
+  g_assert_cmpint (gone->status, ==, 0);
+  g_assert_cmpstr (take_states (f->vm_states), ==, "");
+
+  shutdown = berthctl (f, "shutdown", NULL);
+  g_assert_cmpint (shutdown->status, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -939,13 +1128,21 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, data, fn) g_test_add (path, Fixture, data, fixture_setup, fn, fixture_teardown)
-  ADD ("/k3s/versions/mirror", NULL, test_versions);
-  ADD ("/k3s/versions/offline", "status-500", test_versions);
-  ADD ("/k3s/engine-stays-up/bad-checksum", "bad-checksum", test_engine_stays_up);
-  ADD ("/k3s/engine-stays-up/mirror-500", "status-500", test_engine_stays_up);
-  ADD ("/k3s/enable-services-disable", NULL, test_enable_services_disable);
-  ADD ("/k3s/severities", NULL, test_severities);
-  ADD ("/k3s/reset", NULL, test_reset);
+  if (g_getenv ("BERTH_TEST_VM_PLUGIN_PATH") != NULL)
+    {
+      wait_seconds = 600;
+      ADD ("/k3s/vm", NULL, test_vm);
+    }
+  else
+    {
+      ADD ("/k3s/versions/mirror", NULL, test_versions);
+      ADD ("/k3s/versions/offline", "status-500", test_versions);
+      ADD ("/k3s/engine-stays-up/bad-checksum", "bad-checksum", test_engine_stays_up);
+      ADD ("/k3s/engine-stays-up/mirror-500", "status-500", test_engine_stays_up);
+      ADD ("/k3s/enable-services-disable", NULL, test_enable_services_disable);
+      ADD ("/k3s/severities", NULL, test_severities);
+      ADD ("/k3s/reset", NULL, test_reset);
+    }
 #undef ADD
 
   if (g_getenv ("BERTHD") == NULL || g_getenv ("BERTHCTL") == NULL || fake_k3s == NULL)
