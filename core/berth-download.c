@@ -660,6 +660,14 @@ berth_downloader_set_tls_ca_file (BerthDownloader *self, const gchar *pem_file, 
   return TRUE;
 }
 
+GTlsDatabase *
+berth_downloader_get_tls_database (BerthDownloader *self)
+{
+  g_return_val_if_fail (BERTH_IS_DOWNLOADER (self), NULL);
+
+  return soup_session_get_tls_database (self->session);
+}
+
 static gchar *
 entry_dir_for_url (BerthDownloader *self, const gchar *url)
 {

@@ -34,6 +34,11 @@ const gchar *berth_downloader_get_cache_dir (BerthDownloader *self);
  * private mirrors. */
 gboolean berth_downloader_set_tls_ca_file (BerthDownloader *self, const gchar *pem_file,
                                            GError **error);
+/* What the downloader trusts (the system's store with the CA files added to
+ * it), for other HTTPS requests that must trust the same; NULL while it
+ * uses libsoup's default. */
+GTlsDatabase *
+berth_downloader_get_tls_database (BerthDownloader *self);
 /* The directory an URL is cached in (it need not exist). */
 gchar *berth_downloader_get_entry_dir (BerthDownloader *self, const gchar *url);
 

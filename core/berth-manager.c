@@ -14,6 +14,7 @@
 #include "berth-kubernetes-private.h"
 #include "berth-settings-import.h"
 #include "berth-updater.h"
+#include "berth-updates.h"
 #include "berth-version.h"
 
 #include "berth-manager.h"
@@ -70,6 +71,7 @@ struct _BerthManager
   BerthKubernetesProvider *kubernetes;
   BerthImageProcessor *image_processor;
   GPtrArray *integrations; /* BerthIntegration, every one loaded */
+  BerthUpdates *updates;   /* Berth's own updates, once loaded */
   /* The image processor watches (refreshes its list, emits images-changed)
    * while Berth is STARTED and someone holds a watch. */
   gboolean image_processor_active;
@@ -127,6 +129,7 @@ enum
   SIGNAL_SETTINGS_CHANGED,
   SIGNAL_PLUGIN_EVENT,
   SIGNAL_KUBERNETES_STATE_CHANGED,
+  SIGNAL_UPDATE_STATE,
   N_SIGNALS
 };
 
@@ -148,6 +151,8 @@ static void
 select_image_processor (BerthManager *self);
 static BerthPlugin *
 pick_plugin (BerthPluginLoader *loader, GType iface, const gchar *const *preferred, gboolean any);
+static gboolean
+check_updates_setting (BerthManager *self, JsonNode *partial, GError **error);
 
 /* ---- state ------------------------------------------------------------ */
 
@@ -564,7 +569,7 @@ berth_manager_update_settings (BerthManager *self, JsonNode *partial, JsonNode *
 
   if (pending_out != NULL)
     *pending_out = NULL;
-  if (!check_loaded (self, error))
+  if (!check_loaded (self, error) || !check_updates_setting (self, partial, error))
     return FALSE;
   /* BerthSettings validates the whole result before it writes anything and
    * emits "changed", which is re-emitted as "settings-changed". */
@@ -655,6 +660,8 @@ berth_manager_propose_settings (BerthManager *self, JsonNode *partial, GError **
       return NULL;
     }
 
+  if (!check_updates_setting (self, partial, error))
+    return NULL;
   candidate = berth_settings_dup_node (self->settings);
   json_merge_into (json_node_get_object (candidate), json_node_get_object (partial));
   if (!berth_settings_validate (candidate, berth_settings_get_host (self->settings), error))
@@ -2126,6 +2133,8 @@ on_settings_changed (BerthSettings *settings, const gchar *const *changed, Berth
       && (self->state == BERTH_STATE_STOPPED || self->state == BERTH_STATE_ERROR))
     set_kubernetes_state (self, kubernetes_idle_state (self), NULL);
   apply_integrations (self);
+  if (self->updates != NULL)
+    berth_updates_settings_changed (self->updates, changed);
   g_signal_emit (self, signals[SIGNAL_SETTINGS_CHANGED], 0, changed);
 }
 
@@ -2195,6 +2204,143 @@ remove_integrations (BerthManager *self, GTask *reset_task, void (*next) (GTask 
   for (guint i = 0; i < self->integrations->len; i++)
     berth_integration_remove_async (g_ptr_array_index (self->integrations, i), NULL,
                                     integration_removed, removal);
+}
+
+/* ---- Berth's own updates ------------------------------------------------ */
+
+static void
+on_updates_changed (BerthUpdates *updates, BerthManager *self)
+{
+  g_autoptr (JsonNode) status = berth_updates_dup_status (updates);
+
+  g_signal_emit (self, signals[SIGNAL_UPDATE_STATE], 0, status);
+}
+
+/* The Updater, or why there is none. */
+static void
+load_updates (BerthManager *self)
+{
+  BerthPlugin *plugin = pick_plugin (self->loader, BERTH_TYPE_UPDATER, NULL, TRUE);
+  const gchar *reason = NULL;
+
+  if (plugin == NULL && self->host.updates_from_packages)
+    reason = "this build of Berth does not update itself (built with -Dplugin_updater=disabled): "
+             "its updates come from your distribution's packages";
+  else if (plugin == NULL)
+    reason = "no Updater plugin is loaded, so Berth cannot update itself; `berthctl plugins` "
+             "lists the plugins found and why each did not load";
+  self->updates
+      = berth_updates_new (self->settings, plugin != NULL ? BERTH_UPDATER (plugin) : NULL, reason);
+  g_signal_connect_object (self->updates, "changed", G_CALLBACK (on_updates_changed), self, 0);
+  if (plugin != NULL)
+    g_message ("Updater: %s", berth_plugin_get_name (plugin));
+}
+
+/* Turning updates on where nothing can update is refused, rather than kept
+ * and ignored. */
+static gboolean
+check_updates_setting (BerthManager *self, JsonNode *partial, GError **error)
+{
+  JsonNode *node = partial != NULL && JSON_NODE_HOLDS_OBJECT (partial)
+                       ? lookup_path (partial, "application.updater.enabled")
+                       : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_BOOLEAN || !json_node_get_boolean (node)
+      || self->updates == NULL || berth_updates_is_supported (self->updates)
+      || berth_settings_get_boolean (self->settings, "application.updater.enabled"))
+    return TRUE;
+  g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
+               "application.updater.enabled: true is not supported here: %s; it can only be false",
+               berth_updates_get_unsupported_reason (self->updates));
+  return FALSE;
+}
+
+JsonNode *
+berth_manager_dup_update_status (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), NULL);
+
+  if (self->updates == NULL)
+    return json_node_new (JSON_NODE_NULL);
+  return berth_updates_dup_status (self->updates);
+}
+
+static void
+update_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  JsonNode *status = berth_updates_check_finish (BERTH_UPDATES (source), result, &error);
+
+  if (status == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, status, (GDestroyNotify)json_node_unref);
+}
+
+void
+berth_manager_check_update_async (BerthManager *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (BERTH_IS_MANAGER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, berth_manager_check_update_async);
+  if (!check_loaded (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  berth_updates_check_async (self->updates, cancellable, update_checked, g_steal_pointer (&task));
+}
+
+JsonNode *
+berth_manager_check_update_finish (BerthManager *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+update_applied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!berth_updates_apply_finish (BERTH_UPDATES (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+berth_manager_apply_update_async (BerthManager *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (BERTH_IS_MANAGER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, berth_manager_apply_update_async);
+  if (!check_loaded (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  berth_updates_apply_async (self->updates, cancellable, update_applied, g_steal_pointer (&task));
+}
+
+gboolean
+berth_manager_apply_update_finish (BerthManager *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* The first loaded plugin implementing @iface whose name is in @preferred,
@@ -2327,9 +2473,12 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
     if (BERTH_IS_INTEGRATION (g_ptr_array_index (plugins, i)))
       g_ptr_array_add (self->integrations, g_object_ref (g_ptr_array_index (plugins, i)));
 
+  load_updates (self);
+
   self->loaded = TRUE;
   /* What the integrations manage is brought in line from the start. */
   apply_integrations (self);
+  berth_updates_start (self->updates);
   return TRUE;
 }
 
@@ -2882,6 +3031,7 @@ berth_manager_dispose (GObject *object)
   g_clear_object (&self->kubernetes);
   g_clear_object (&self->image_processor);
   g_clear_pointer (&self->integrations, g_ptr_array_unref);
+  g_clear_object (&self->updates);
   g_clear_object (&self->loader);
   g_clear_object (&self->settings);
   g_clear_object (&self->op_cancellable);
@@ -2941,6 +3091,9 @@ berth_manager_class_init (BerthManagerClass *klass)
   signals[SIGNAL_KUBERNETES_STATE_CHANGED]
       = g_signal_new ("kubernetes-state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                       NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_UPDATE_STATE]
+      = g_signal_new ("update-state", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, JSON_TYPE_NODE);
 }
 
 static void

@@ -185,6 +185,27 @@ berth_manager_run_diagnostics (BerthManager *self);
 JsonNode *
 berth_manager_dup_plugins (BerthManager *self);
 
+/* Berth's own updates, through the loaded Updater (a distribution's build
+ * has none): the status {supported, enabled, updater, currentVersion,
+ * state, detail, latest, lastCheck, nextCheck} (see berth-updates.h in the
+ * source), checks at start and every few hours while
+ * application.updater.enabled is true. check_update asks now and returns
+ * the status after; apply_update checks and downloads as needed and
+ * installs the newer release (the caller restarts into it). Both fail with
+ * NOT_SUPPORTED, saying why, where nothing can update. */
+JsonNode *
+berth_manager_dup_update_status (BerthManager *self);
+void
+berth_manager_check_update_async (BerthManager *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+JsonNode *
+berth_manager_check_update_finish (BerthManager *self, GAsyncResult *result, GError **error);
+void
+berth_manager_apply_update_async (BerthManager *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean
+berth_manager_apply_update_finish (BerthManager *self, GAsyncResult *result, GError **error);
+
 /* Signals, all on the main context:
  *   "state-changed"    (BerthState state, const gchar *reason)
  *   "progress-changed" ()
@@ -192,6 +213,8 @@ berth_manager_dup_plugins (BerthManager *self);
  *   "kubernetes-state-changed" (const gchar *state, const gchar *reason)
  *   "plugin-event"     (const gchar *plugin, const gchar *signal, JsonNode *args)
  *       every signal of every loaded plugin's capability interfaces,
- *       its arguments turned into a JSON array. */
+ *       its arguments turned into a JSON array.
+ *   "update-state"     (JsonNode *status)
+ *       the update status above, whenever it changes. */
 
 G_END_DECLS

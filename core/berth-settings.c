@@ -150,6 +150,36 @@ berth_setting_effect_to_string (BerthSettingEffect effect)
 /* Host                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Whether this program is Berth's self-contained release as the updater
+ * installs it: <root>/versions/<version>/bin/<program>, with <root>/current
+ * leading to versions/<version>. */
+static gboolean
+runs_from_release_bundle (void)
+{
+  g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree gchar *bin = NULL;
+  g_autofree gchar *version_dir = NULL;
+  g_autofree gchar *versions = NULL;
+  g_autofree gchar *root = NULL;
+  g_autofree gchar *current = NULL;
+  g_autofree gchar *version = NULL;
+  g_autofree gchar *target = NULL;
+
+  if (exe == NULL)
+    return FALSE;
+  bin = g_path_get_dirname (exe);
+  version_dir = g_path_get_dirname (bin);
+  versions = g_path_get_dirname (version_dir);
+  root = g_path_get_dirname (versions);
+  if (!g_str_has_suffix (bin, "/bin") || !g_str_has_suffix (versions, "/versions"))
+    return FALSE;
+  version = g_path_get_basename (version_dir);
+  current = g_build_filename (root, "current", NULL);
+  target = g_file_read_link (current, NULL);
+  return target != NULL && g_str_has_prefix (target, "versions/")
+         && g_str_equal (target + strlen ("versions/"), version);
+}
+
 void
 berth_host_info_detect (BerthHostInfo *host)
 {
@@ -168,9 +198,12 @@ berth_host_info_detect (BerthHostInfo *host)
   }
 #endif
   host->n_cpus = g_get_num_processors ();
-  /* An AppImage replaces itself on update; a distribution package must not. */
+  /* An AppImage replaces itself on update, and so does Berth's own release
+   * bundle; a distribution package must not. */
   appimage = g_getenv ("APPIMAGE");
-  host->self_updating_bundle = appimage != NULL && appimage[0] != '\0';
+  host->self_updating_bundle
+      = (appimage != NULL && appimage[0] != '\0') || runs_from_release_bundle ();
+  host->updates_from_packages = !BERTH_SELF_UPDATES;
 }
 
 /* A host of unknown size: only the schema's own ranges apply. */
@@ -460,7 +493,8 @@ berth_settings_new_defaults (const BerthHostInfo *host)
   /* On Linux the distribution updates Berth, unless it runs from a bundle
    * that replaces itself. */
   set_boolean (root, "application.updater.enabled",
-               host->platform != BERTH_PLATFORM_LINUX || host->self_updating_bundle);
+               !host->updates_from_packages
+                   && (host->platform != BERTH_PLATFORM_LINUX || host->self_updating_bundle));
   set_boolean (root, "application.debug", FALSE);
   set_string (root, "application.pathManagementStrategy", "notset");
   set_path (root, "application.disabledPlugins", new_empty_array_node ());
@@ -795,6 +829,22 @@ validate_int_value (const BerthSettingSpec *spec, gint64 value, const BerthHostI
   return TRUE;
 }
 
+/* A build without the updater takes only its default, false. */
+static gboolean
+validate_boolean_value (const BerthSettingSpec *spec, gboolean value, const BerthHostInfo *host,
+                        GError **error)
+{
+  if (!value || !host->updates_from_packages
+      || !g_str_equal (spec->path, "application.updater.enabled"))
+    return TRUE;
+  g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
+               "%s: true is not supported in this build of Berth, which does not update itself "
+               "(built with -Dplugin_updater=disabled): its updates come from your "
+               "distribution's packages; it can only be false",
+               spec->path);
+  return FALSE;
+}
+
 static gboolean
 validate_leaf (const BerthSettingSpec *spec, JsonNode *node, const BerthHostInfo *host,
                GError **error)
@@ -813,7 +863,7 @@ validate_leaf (const BerthSettingSpec *spec, JsonNode *node, const BerthHostInfo
   switch (spec->type)
     {
     case BERTH_SETTING_BOOLEAN:
-      return TRUE;
+      return validate_boolean_value (spec, json_node_get_boolean (node), host, error);
 
     case BERTH_SETTING_INT:
       return validate_int_value (spec, json_node_get_int (node), host, error);
@@ -2135,6 +2185,10 @@ validate_changes_against_host (JsonNode *old_root, JsonNode *new_root, const Ber
       const BerthSettingSpec *spec = berth_settings_lookup_spec (changed[i]);
       JsonNode *node = lookup_node (new_root, changed[i]);
 
+      if (spec != NULL && spec->type == BERTH_SETTING_BOOLEAN && node != NULL
+          && node_is_boolean (node)
+          && !validate_boolean_value (spec, json_node_get_boolean (node), host, error))
+        return FALSE;
       if (spec == NULL || spec->type != BERTH_SETTING_INT || node == NULL || !node_is_int (node))
         continue;
       if (!validate_int_value (spec, json_node_get_int (node), host, error))

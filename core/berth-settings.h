@@ -17,6 +17,9 @@ typedef struct
   guint64 total_memory_bytes;
   guint n_cpus;
   gboolean self_updating_bundle; /* e.g. running from an AppImage */
+  /* Built without the updater (a distribution's build): a change or import
+   * of application.updater.enabled to true is refused. */
+  gboolean updates_from_packages;
 } BerthHostInfo;
 
 void berth_host_info_detect (BerthHostInfo *host);

@@ -142,7 +142,7 @@ append_to_log (const gchar *logs_dir, const gchar *component, const gchar *text,
 {
   g_autoptr (GOutputStream) stream = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&log_lock);
+  G_GNUC_UNUSED g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&log_lock);
 
   stream = berth_log_open (logs_dir, component, &error);
   if (stream == NULL || !g_output_stream_write_all (stream, text, len, NULL, NULL, &error)

@@ -185,7 +185,6 @@ static void
 test_all_null_async_not_supported (void)
 {
   g_autoptr (TestAllNull) plugin = g_object_new (TEST_TYPE_ALL_NULL, "name", "all-null", NULL);
-  g_autoptr (BerthBackend) backend_ref = NULL;
   BerthBackend *backend = BERTH_BACKEND (plugin);
   BerthKubernetesProvider *kubernetes = BERTH_KUBERNETES_PROVIDER (plugin);
   BerthImageProcessor *images = BERTH_IMAGE_PROCESSOR (plugin);

@@ -607,7 +607,6 @@ test_load_removes_stale_temporary (Fixture *fx, gconstpointer data)
   g_autofree gchar *stale2 = g_strconcat (fx->path, ".tmp-000000", NULL);
   g_autofree gchar *kept = g_strconcat (fx->path, ".tmp-backup-of-mine", NULL);
   g_autofree gchar *kept2 = g_strconcat (fx->path, ".backup", NULL);
-  g_autoptr (GError) error = NULL;
 
   write_settings_file (fx, "{ \"version\": 5, \"virtualMachine\": { \"memoryInGB\": 3 } }");
   berth_test_write_file (stale, "{ \"version\": 5, \"virtualMachine\": { \"memo", 0644);

@@ -64,7 +64,6 @@ berthctl_launch_daemon (const BerthctlConnection *conn, GError **error)
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) child = NULL;
-  g_autoptr (GError) last_error = NULL;
 
   if (remote != NULL)
     return remote;

@@ -15,6 +15,7 @@
 #include "berthctl-launch.h"
 #include "berthctl-logs.h"
 #include "berthctl-remote.h"
+#include "berthctl-update.h"
 #include "berthctl-wait.h"
 
 /* Exit codes, as rdctl. */
@@ -1399,6 +1400,12 @@ cmd_k8s (BerthctlOptions *opts, int argc, char **argv)
   return berthctl_cmd_k8s (&opts->conn, argc, argv);
 }
 
+static int
+cmd_update (BerthctlOptions *opts, int argc, char **argv)
+{
+  return berthctl_cmd_update (&opts->conn, argc, argv);
+}
+
 static int cmd_completion (BerthctlOptions *opts, int argc, char **argv);
 
 static const BerthctlCommand commands[] = {
@@ -1415,6 +1422,7 @@ static const BerthctlCommand commands[] = {
   { "factory-reset", "Remove everything Berth wrote", cmd_factory_reset },
   { "images", "List, pull, build, tag and remove images", cmd_images },
   { "k8s", "Kubernetes: versions, services, forwarding service ports", cmd_k8s },
+  { "update", "Check for, download and install a newer Berth", cmd_update },
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },
   { "paths", "Show where Berth keeps its files", cmd_paths },
@@ -1477,6 +1485,8 @@ cmd_completion (BerthctlOptions *opts, int argc, char **argv)
            "    completion) COMPREPLY=( $(compgen -W bash -- \"$cur\") ) ;;\n"
            "    images) COMPREPLY=( $(compgen -W \"ls pull build tag rm namespaces --output "
            "--namespace --tag $conn\" -- \"$cur\") ) ;;\n"
+           "    update) COMPREPLY=( $(compgen -W \"status check apply --output --timeout "
+           "$conn\" -- \"$cur\") ) ;;\n"
            "    *) COMPREPLY=( $(compgen -W \"$conn\" -- \"$cur\") ) ;;\n"
            "  esac\n"
            "}\n"

@@ -29,6 +29,7 @@ struct _BerthApiServer
   guint port;
   GPtrArray *event_sockets; /* SoupWebsocketConnection, in the order they came */
   gboolean shutdown_requested;
+  gboolean restart_requested;
   GStrv allowed_origins; /* browser pages that may ask; empty: none */
   /* Counts the manager's state changes. Events and the answers to requests
    * carry it, so that a client can tell the state its request led to from
@@ -41,6 +42,7 @@ G_DEFINE_FINAL_TYPE (BerthApiServer, berth_api_server, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_SHUTDOWN_REQUESTED,
+  SIGNAL_RESTART_REQUESTED,
   N_SIGNALS
 };
 
@@ -585,6 +587,28 @@ on_plugin_event (BerthManager *manager, const gchar *plugin, const gchar *signal
   broadcast (self, event);
 }
 
+/* {"type": "update-state", and the members of the update status}. */
+static void
+on_update_state (BerthManager *manager, JsonNode *status, BerthApiServer *self)
+{
+  g_autoptr (JsonObject) object = json_object_new ();
+  g_autoptr (JsonNode) event = NULL;
+
+  json_object_set_string_member (object, "type", "update-state");
+  if (status != NULL && JSON_NODE_HOLDS_OBJECT (status))
+    {
+      JsonObjectIter iter;
+      const gchar *name;
+      JsonNode *value;
+
+      json_object_iter_init (&iter, json_node_get_object (status));
+      while (json_object_iter_next (&iter, &name, &value))
+        json_object_set_member (object, name, json_node_copy (value));
+    }
+  event = json_node_init_object (json_node_alloc (), g_steal_pointer (&object));
+  broadcast (self, event);
+}
+
 static void
 on_event_socket_closed (SoupWebsocketConnection *conn, BerthApiServer *self)
 {
@@ -676,6 +700,14 @@ route_events (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHas
 static void
 route_images (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
 static void
+route_update (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
+static void
+route_update_check (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
+static void
+route_update_apply (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
+static void
 route_image_namespaces (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
                         GHashTable *query);
 static void
@@ -751,6 +783,10 @@ static const Route routes[] = {
     route_image_tag },
   { "POST", "/v1/images/remove", BERTH_API_BODY_OBJECT, "images/remove", image_remove_members,
     route_image_remove },
+  /* Rancher Desktop's API has no updates: these are Berth's. */
+  { "GET", "/v1/update", NO_BODY, route_update },
+  { "PUT", "/v1/update/check", NO_BODY, route_update_check },
+  { "PUT", "/v1/update/apply", NO_BODY, route_update_apply },
 };
 #undef NO_BODY
 
@@ -1070,6 +1106,100 @@ route_shutdown (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GH
    * berthd goes. */
   g_signal_connect_object (msg, "finished", G_CALLBACK (emit_shutdown_requested), self, 0);
   respond_message (msg, SOUP_STATUS_ACCEPTED, NULL, "Berth is shutting down");
+}
+
+/* ---- Berth's own updates ------------------------------------------------ */
+
+static void
+route_update (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (JsonNode) status = berth_manager_dup_update_status (self->manager);
+
+  respond_json (msg, SOUP_STATUS_OK, status);
+}
+
+typedef struct
+{
+  BerthApiServer *server;
+  SoupServerMessage *msg;
+} UpdateCall;
+
+static UpdateCall *
+update_call_new (BerthApiServer *self, SoupServerMessage *msg)
+{
+  UpdateCall *call = g_new0 (UpdateCall, 1);
+
+  call->server = g_object_ref (self);
+  call->msg = g_object_ref (msg);
+  soup_server_message_pause (msg);
+  return call;
+}
+
+static void
+update_call_done (UpdateCall *call)
+{
+  soup_server_message_unpause (call->msg);
+  g_object_unref (call->msg);
+  g_object_unref (call->server);
+  g_free (call);
+}
+
+static void
+update_checked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  UpdateCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) status
+      = berth_manager_check_update_finish (BERTH_MANAGER (source), result, &error);
+
+  if (status == NULL)
+    respond_error (call->msg, error);
+  else
+    respond_json (call->msg, SOUP_STATUS_OK, status);
+  update_call_done (call);
+}
+
+static void
+route_update_check (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  berth_manager_check_update_async (self->manager, NULL, update_checked,
+                                    update_call_new (self, msg));
+}
+
+static void
+emit_restart_requested (SoupServerMessage *msg, BerthApiServer *self)
+{
+  if (self->restart_requested)
+    return;
+  self->restart_requested = TRUE;
+  g_signal_emit (self, signals[SIGNAL_RESTART_REQUESTED], 0);
+}
+
+static void
+update_applied (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  UpdateCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_manager_apply_update_finish (BERTH_MANAGER (source), result, &error))
+    respond_error (call->msg, error);
+  else
+    {
+      g_autoptr (JsonNode) status = berth_manager_dup_update_status (call->server->manager);
+
+      /* berthd restarts into the new release once the answer is out. */
+      g_signal_connect_object (call->msg, "finished", G_CALLBACK (emit_restart_requested),
+                               call->server, 0);
+      respond_json (call->msg, SOUP_STATUS_ACCEPTED, status);
+    }
+  update_call_done (call);
+}
+
+static void
+route_update_apply (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  berth_manager_apply_update_async (self->manager, NULL, update_applied,
+                                    update_call_new (self, msg));
 }
 
 static void
@@ -1911,6 +2041,9 @@ berth_api_server_class_init (BerthApiServerClass *klass)
   signals[SIGNAL_SHUTDOWN_REQUESTED]
       = g_signal_new ("shutdown-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_RESTART_REQUESTED]
+      = g_signal_new ("restart-requested", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -1953,5 +2086,6 @@ berth_api_server_new (BerthManager *manager, const gchar *user, const gchar *pas
   g_signal_connect_object (manager, "plugin-event", G_CALLBACK (on_plugin_event), self, 0);
   g_signal_connect_object (manager, "kubernetes-state-changed",
                            G_CALLBACK (on_kubernetes_state_changed), self, 0);
+  g_signal_connect_object (manager, "update-state", G_CALLBACK (on_update_state), self, 0);
   return self;
 }

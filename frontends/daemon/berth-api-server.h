@@ -40,6 +40,8 @@ void
 berth_api_server_close (BerthApiServer *self);
 
 /* Signal "shutdown-requested" (no arguments): PUT /v1/shutdown was answered;
- * emitted once the answer has been sent. */
+ * emitted once the answer has been sent.
+ * Signal "restart-requested" (no arguments): PUT /v1/update/apply installed
+ * a new release and was answered: berthd should restart to run it. */
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "berth.h"
@@ -23,6 +24,7 @@ typedef struct
   BerthApiServer *server;
   gchar *credentials_path;
   gboolean shutting_down;
+  gboolean restart; /* run again, as it was started, once stopped */
   gint exit_status;
 } Daemon;
 
@@ -71,6 +73,36 @@ static void
 on_shutdown_requested (BerthApiServer *server, Daemon *daemon)
 {
   daemon_shutdown (daemon, "Shutdown asked through the API");
+}
+
+/* An update was installed: stop as for a shutdown, then run again through
+ * the path berthd was started by, which now leads to the new release. */
+static void
+on_restart_requested (BerthApiServer *server, Daemon *daemon)
+{
+  daemon->restart = TRUE;
+  daemon_shutdown (daemon, "A new release was installed");
+}
+
+/* The path berthd was started by, as it was given (a release's
+ * <root>/current/bin/berthd keeps its link), made absolute. */
+static gchar *
+started_as (const gchar *argv0)
+{
+  if (strchr (argv0, '/') != NULL)
+    return g_canonicalize_filename (argv0, NULL);
+  return g_find_program_in_path (argv0);
+}
+
+static int
+restart (gchar *const *argv, const gchar *path)
+{
+  g_message ("Restarting as %s", path);
+  berth_daemon_log_close ();
+  execv (path, argv);
+  g_printerr ("berthd: could not restart as %s: %s; start berthd again\n", path,
+              g_strerror (errno));
+  return EXIT_FAILURE;
 }
 
 static gboolean
@@ -215,6 +247,8 @@ main (int argc, char **argv)
   guint port = BERTH_API_DEFAULT_PORT;
   Daemon daemon = { 0 };
   guint signal_ids[3];
+  g_auto (GStrv) original_argv = g_strdupv (argv);
+  g_autofree gchar *program = started_as (argv[0]);
 
   setlocale (LC_ALL, "");
   g_set_prgname ("berthd");
@@ -337,6 +371,7 @@ main (int argc, char **argv)
   daemon.credentials_path = credentials_path;
   daemon.exit_status = EXIT_SUCCESS;
   g_signal_connect (server, "shutdown-requested", G_CALLBACK (on_shutdown_requested), &daemon);
+  g_signal_connect (server, "restart-requested", G_CALLBACK (on_restart_requested), &daemon);
   signal_ids[0] = g_unix_signal_add (SIGTERM, on_unix_signal, &daemon);
   signal_ids[1] = g_unix_signal_add (SIGINT, on_unix_signal, &daemon);
   signal_ids[2] = g_unix_signal_add (SIGHUP, on_unix_signal, &daemon);
@@ -354,6 +389,8 @@ main (int argc, char **argv)
   g_message ("berthd exiting (status %d)", daemon.exit_status);
   g_clear_object (&server);
   g_clear_object (&manager);
+  if (daemon.restart && daemon.exit_status == EXIT_SUCCESS && program != NULL)
+    return restart (original_argv, program);
   berth_daemon_log_close ();
   return daemon.exit_status;
 }

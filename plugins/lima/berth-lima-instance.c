@@ -307,7 +307,6 @@ berth_lima_ensure_identity (const gchar *lima_root, gchar **private_key_path_out
       g_autofree gchar *output = NULL;
       g_autofree gchar *line = NULL;
       g_autofree gchar *text = NULL;
-      g_autoptr (GError) local_error = NULL;
 
       /* The private key is the identity; its public half can be made again. */
       if (!run_ssh_keygen (argv, "derive user.pub from the private key", &output, error))

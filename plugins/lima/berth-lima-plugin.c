@@ -1783,8 +1783,11 @@ guest_shutting_down (BerthLimaPlugin *self)
 static void
 powerdown_again_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (BerthLimaPlugin) self = user_data;
-  g_autoptr (JsonNode) reply = berth_lima_qmp_call_finish (result, NULL);
+  JsonNode *reply = berth_lima_qmp_call_finish (result, NULL);
+
+  /* Only the press matters; the reply, if any, is dropped. */
+  g_clear_pointer (&reply, json_node_unref);
+  g_object_unref (user_data);
 }
 
 /* Every second while a graceful stop waits: the power button again while

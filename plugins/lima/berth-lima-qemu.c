@@ -565,7 +565,6 @@ cache_store (const gchar *cache_file, const gchar *key, BerthLimaAccel accel, co
   g_autoptr (JsonNode) out = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree gchar *stamp = g_date_time_format_iso8601 (now);
-  g_autofree gchar *dir = NULL;
   g_autofree gchar *text = NULL;
   g_autoptr (GError) error = NULL;
   JsonObject *old_entries = NULL;

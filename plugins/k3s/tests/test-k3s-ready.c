@@ -434,8 +434,8 @@ static void
 test_bad_credentials (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *ca = g_steal_pointer (&f->credentials.ca_pem);
 
+  g_free (f->credentials.ca_pem);
   f->credentials.ca_pem
       = g_strdup ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
   error = wait_ready (f, 1, 60, NULL);
