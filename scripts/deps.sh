@@ -11,6 +11,7 @@ PACKAGES="
   qemu-system-x86 qemu-utils mmdebstrap e2fsprogs xz-utils xorriso
   openssh-client busybox-static
   man-db
+  gobject-introspection libgirepository1.0-dev gir1.2-json-1.0 gir1.2-soup-3.0 python3-gi
 "
 
 # The docker CLI: users reach the guest's dockerd with it, and so do the vm

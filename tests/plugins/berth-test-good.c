@@ -6,7 +6,15 @@
  * BERTH_TEST_GOOD_FAULTS names holds one word. "fail-start" makes the next
  * start fail at its last step; "crash" makes the running VM report a crash
  * at its next health check (a real backend polls its VM the same way). A
- * fault is used up, and the file removed, when it acts. */
+ * fault is used up, and the file removed, when it acts.
+ *
+ * While it runs, the pretend VM forwards guest port 80 to 127.0.0.1:8080.
+ * A test can change its forwards as ports opening and closing in a guest
+ * would: the file that BERTH_TEST_GOOD_FORWARDS names holds one forward a
+ * line, "PROTOCOL HOST-ADDRESS HOST-PORT GUEST-PORT" ("tcp 127.0.0.1 9090
+ * 90"); an empty file is no forward, and no file the default one. The
+ * plugin reads it while started, as often as a real backend hears from its
+ * guest, and emits "port-forwards-changed" when what it says changes. */
 #include "config.h"
 
 #include <berth.h>
@@ -17,6 +25,7 @@
 #define START_STEPS 3
 #define HEALTH_CHECK_MS 20
 #define FAULTS_ENV "BERTH_TEST_GOOD_FAULTS"
+#define FORWARDS_ENV "BERTH_TEST_GOOD_FORWARDS"
 #define FAILED_BOOT                                                                                \
   "test-good (a test plugin): its pretend VM did not boot, as the test asked through " FAULTS_ENV
 #define CRASHED                                                                                    \
@@ -35,6 +44,9 @@ struct _BerthTestGood
   GHashTable *engines;    /* host path → GSocketService, while started */
   gboolean failing_start; /* the start under way fails, as a test asked */
   guint health_id;        /* polls for a "crash" fault while started */
+  guint forwards_id;      /* polls the forwards file while started */
+  gchar *forwards_text;   /* the forwards file as last read; NULL: no file */
+  GPtrArray *forwards;    /* BerthPortForward, from that file; NULL: the default */
 };
 
 static void
@@ -126,6 +138,9 @@ berth_test_good_finalize (GObject *object)
   BerthTestGood *self = BERTH_TEST_GOOD (object);
 
   g_clear_handle_id (&self->health_id, g_source_remove);
+  g_clear_handle_id (&self->forwards_id, g_source_remove);
+  g_free (self->forwards_text);
+  g_clear_pointer (&self->forwards, g_ptr_array_unref);
   g_free (self->state_reason);
   g_hash_table_unref (self->engines);
   G_OBJECT_CLASS (berth_test_good_parent_class)->finalize (object);
@@ -153,6 +168,66 @@ berth_test_good_init (BerthTestGood *self)
 
 /* Backend */
 
+/* The forwards the file's text @text names; a line that is not a forward is
+ * logged and skipped. */
+static GPtrArray *
+berth_test_good_parse_forwards (const gchar *text)
+{
+  GPtrArray *forwards = g_ptr_array_new_with_free_func ((GDestroyNotify)berth_port_forward_free);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (gsize i = 0; lines[i] != NULL; i++)
+    {
+      g_auto (GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " \t", -1);
+      guint64 host_port = 0;
+      guint64 guest_port = 0;
+
+      if (lines[i][0] == '\0')
+        continue;
+      if (g_strv_length (fields) != 4
+          || (!g_str_equal (fields[0], "tcp") && !g_str_equal (fields[0], "udp"))
+          || !g_ascii_string_to_unsigned (fields[2], 10, 1, G_MAXUINT16, &host_port, NULL)
+          || !g_ascii_string_to_unsigned (fields[3], 10, 1, G_MAXUINT16, &guest_port, NULL))
+        {
+          g_message ("test-good (a test plugin): line %" G_GSIZE_FORMAT " of " FORWARDS_ENV
+                     " is not \"tcp|udp HOST-ADDRESS HOST-PORT GUEST-PORT\"; skipped",
+                     i + 1);
+          continue;
+        }
+      g_ptr_array_add (forwards, berth_port_forward_new (fields[0], fields[1], (guint16)host_port,
+                                                         (guint16)guest_port));
+    }
+  return forwards;
+}
+
+/* Takes what the forwards file says now, and tells when it changed. */
+static gboolean
+berth_test_good_poll_forwards (gpointer user_data)
+{
+  BerthTestGood *self = user_data;
+  g_autofree gchar *text = NULL;
+
+  if (!g_file_get_contents (g_getenv (FORWARDS_ENV), &text, NULL, NULL))
+    g_clear_pointer (&text, g_free);
+  if (g_strcmp0 (text, self->forwards_text) == 0)
+    return G_SOURCE_CONTINUE;
+  g_free (self->forwards_text);
+  self->forwards_text = g_steal_pointer (&text);
+  g_clear_pointer (&self->forwards, g_ptr_array_unref);
+  if (self->forwards_text != NULL)
+    self->forwards = berth_test_good_parse_forwards (self->forwards_text);
+  g_signal_emit_by_name (self, "port-forwards-changed");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+berth_test_good_stop_forwards (BerthTestGood *self)
+{
+  g_clear_handle_id (&self->forwards_id, g_source_remove);
+  g_clear_pointer (&self->forwards_text, g_free);
+  g_clear_pointer (&self->forwards, g_ptr_array_unref);
+}
+
 /* TRUE, and the fault file removed, when it asks for @fault. */
 static gboolean
 berth_test_good_take_fault (const gchar *fault)
@@ -176,6 +251,7 @@ berth_test_good_health_check (gpointer user_data)
     return G_SOURCE_CONTINUE;
   self->health_id = 0;
   g_hash_table_remove_all (self->engines);
+  berth_test_good_stop_forwards (self);
   berth_test_good_set_state (self, BERTH_STATE_ERROR, CRASHED);
   return G_SOURCE_REMOVE;
 }
@@ -224,6 +300,8 @@ berth_test_good_start_step (gpointer user_data)
   berth_test_good_set_state (self, BERTH_STATE_STARTED, NULL);
   if (g_getenv (FAULTS_ENV) != NULL && self->health_id == 0)
     self->health_id = g_timeout_add (HEALTH_CHECK_MS, berth_test_good_health_check, self);
+  if (g_getenv (FORWARDS_ENV) != NULL && self->forwards_id == 0)
+    self->forwards_id = g_timeout_add (HEALTH_CHECK_MS, berth_test_good_poll_forwards, self);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
 }
@@ -263,6 +341,7 @@ berth_test_good_stop_step (gpointer user_data)
 
   g_signal_emit_by_name (self, "progress", "Stopping the test VM", (guint64)1, (guint64)1);
   g_hash_table_remove_all (self->engines);
+  berth_test_good_stop_forwards (self);
   berth_test_good_set_state (self, BERTH_STATE_STOPPED, NULL);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
@@ -316,8 +395,15 @@ berth_test_good_list_port_forwards (BerthBackend *backend)
   BerthTestGood *self = BERTH_TEST_GOOD (backend);
   GPtrArray *forwards = g_ptr_array_new_with_free_func ((GDestroyNotify)berth_port_forward_free);
 
-  if (self->state == BERTH_STATE_STARTED)
-    g_ptr_array_add (forwards, berth_port_forward_new ("tcp", "127.0.0.1", 8080, 80));
+  if (self->state != BERTH_STATE_STARTED)
+    return forwards;
+  if (self->forwards == NULL)
+    {
+      g_ptr_array_add (forwards, berth_port_forward_new ("tcp", "127.0.0.1", 8080, 80));
+      return forwards;
+    }
+  for (guint i = 0; i < self->forwards->len; i++)
+    g_ptr_array_add (forwards, berth_port_forward_copy (g_ptr_array_index (self->forwards, i)));
   return forwards;
 }
 

@@ -67,9 +67,12 @@ for command in $commands; do
     check_option berthctl.1 "berthctl $command" "$option"
   done
 done
-for sub in $("$berthctl" images --help | awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'); do
-  for option in $(long_options "$berthctl" images "$sub"); do
-    check_option berthctl.1 "berthctl images $sub" "$option"
+# Commands with subcommands (images, update, …): each one's options.
+for command in $commands; do
+  for sub in $("$berthctl" "$command" --help 2>&1 | awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'); do
+    for option in $(long_options "$berthctl" "$command" "$sub"); do
+      check_option berthctl.1 "berthctl $command $sub" "$option"
+    done
   done
 done
 for option in $("$berthctl" info --help-connection | sed -n 's/^  *\(--[a-z][a-z-]*\).*/\1/p'); do
