@@ -115,6 +115,9 @@ fake_buf_base64 (FakeBuf *buf, const unsigned char *data, size_t len)
 }
 
 static void
+vlog (const char *format, va_list args) __attribute__ ((format (printf, 1, 0)));
+
+static void
 vlog (const char *format, va_list args)
 {
   char line[2048];
