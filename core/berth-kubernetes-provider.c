@@ -264,3 +264,171 @@ berth_kubernetes_provider_list_services (BerthKubernetesProvider *self)
     }
   return services;
 }
+
+void
+berth_kubernetes_provider_stop_async (BerthKubernetesProvider *self, BerthBackend *backend,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data)
+{
+  BerthKubernetesProviderInterface *iface;
+
+  g_return_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self));
+  g_return_if_fail (BERTH_IS_BACKEND (backend));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (iface->stop_async == NULL)
+    {
+      berth_task_report_not_supported (self, berth_kubernetes_provider_stop_async,
+                                       "KubernetesProvider.stop", callback, user_data);
+      return;
+    }
+  iface->stop_async (self, backend, cancellable, callback, user_data);
+}
+
+gboolean
+berth_kubernetes_provider_stop_finish (BerthKubernetesProvider *self, GAsyncResult *result,
+                                       GError **error)
+{
+  BerthKubernetesProviderInterface *iface;
+
+  g_return_val_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (g_async_result_is_tagged (result, berth_kubernetes_provider_stop_async)
+      || iface->stop_finish == NULL)
+    return berth_task_finish_boolean (self, result, error);
+  return berth_error_convert_boolean (iface->stop_finish (self, result, error), error);
+}
+
+void
+berth_kubernetes_provider_remove_kubeconfig_async (BerthKubernetesProvider *self,
+                                                   GCancellable *cancellable,
+                                                   GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthKubernetesProviderInterface *iface;
+
+  g_return_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (iface->remove_kubeconfig_async == NULL)
+    {
+      berth_task_report_not_supported (self, berth_kubernetes_provider_remove_kubeconfig_async,
+                                       "KubernetesProvider.remove_kubeconfig", callback, user_data);
+      return;
+    }
+  iface->remove_kubeconfig_async (self, cancellable, callback, user_data);
+}
+
+gboolean
+berth_kubernetes_provider_remove_kubeconfig_finish (BerthKubernetesProvider *self,
+                                                    GAsyncResult *result, GError **error)
+{
+  BerthKubernetesProviderInterface *iface;
+
+  g_return_val_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (g_async_result_is_tagged (result, berth_kubernetes_provider_remove_kubeconfig_async)
+      || iface->remove_kubeconfig_finish == NULL)
+    return berth_task_finish_boolean (self, result, error);
+  return berth_error_convert_boolean (iface->remove_kubeconfig_finish (self, result, error), error);
+}
+
+void
+berth_kubernetes_provider_forward_service_async (BerthKubernetesProvider *self,
+                                                 BerthBackend *backend, const gchar *namespace_,
+                                                 const gchar *service, const gchar *port,
+                                                 guint host_port, GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthKubernetesProviderInterface *iface;
+
+  g_return_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self));
+  g_return_if_fail (BERTH_IS_BACKEND (backend));
+  g_return_if_fail (namespace_ != NULL && service != NULL && port != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (iface->forward_service_async == NULL)
+    {
+      berth_task_report_not_supported (self, berth_kubernetes_provider_forward_service_async,
+                                       "KubernetesProvider.forward_service", callback, user_data);
+      return;
+    }
+  iface->forward_service_async (self, backend, namespace_, service, port, host_port, cancellable,
+                                callback, user_data);
+}
+
+guint
+berth_kubernetes_provider_forward_service_finish (BerthKubernetesProvider *self,
+                                                  GAsyncResult *result, GError **error)
+{
+  BerthKubernetesProviderInterface *iface;
+  gssize port;
+
+  g_return_val_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self), 0);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (!g_async_result_is_tagged (result, berth_kubernetes_provider_forward_service_async)
+      && iface->forward_service_finish != NULL)
+    {
+      guint host_port = iface->forward_service_finish (self, result, error);
+
+      berth_error_convert (error);
+      return host_port;
+    }
+  g_return_val_if_fail (g_task_is_valid (result, self), 0);
+  port = g_task_propagate_int (G_TASK (result), error);
+  berth_error_convert (error);
+  return port > 0 && port <= G_MAXUINT16 ? (guint)port : 0;
+}
+
+void
+berth_kubernetes_provider_unforward_service_async (BerthKubernetesProvider *self,
+                                                   BerthBackend *backend, const gchar *namespace_,
+                                                   const gchar *service, const gchar *port,
+                                                   GCancellable *cancellable,
+                                                   GAsyncReadyCallback callback, gpointer user_data)
+{
+  BerthKubernetesProviderInterface *iface;
+
+  g_return_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self));
+  g_return_if_fail (BERTH_IS_BACKEND (backend));
+  g_return_if_fail (namespace_ != NULL && service != NULL && port != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (iface->unforward_service_async == NULL)
+    {
+      berth_task_report_not_supported (self, berth_kubernetes_provider_unforward_service_async,
+                                       "KubernetesProvider.unforward_service", callback, user_data);
+      return;
+    }
+  iface->unforward_service_async (self, backend, namespace_, service, port, cancellable, callback,
+                                  user_data);
+}
+
+gboolean
+berth_kubernetes_provider_unforward_service_finish (BerthKubernetesProvider *self,
+                                                    GAsyncResult *result, GError **error)
+{
+  BerthKubernetesProviderInterface *iface;
+
+  g_return_val_if_fail (BERTH_IS_KUBERNETES_PROVIDER (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  iface = BERTH_KUBERNETES_PROVIDER_GET_IFACE (self);
+  if (g_async_result_is_tagged (result, berth_kubernetes_provider_unforward_service_async)
+      || iface->unforward_service_finish == NULL)
+    return berth_task_finish_boolean (self, result, error);
+  return berth_error_convert_boolean (iface->unforward_service_finish (self, result, error), error);
+}

@@ -56,8 +56,27 @@ struct _BerthKubernetesProviderInterface
   gboolean (*delete_state_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
                                    GError **error);
   JsonNode *(*list_services) (BerthKubernetesProvider *self);
+  void (*stop_async) (BerthKubernetesProvider *self, BerthBackend *backend,
+                      GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*stop_finish) (BerthKubernetesProvider *self, GAsyncResult *result, GError **error);
+  void (*remove_kubeconfig_async) (BerthKubernetesProvider *self, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*remove_kubeconfig_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                        GError **error);
+  void (*forward_service_async) (BerthKubernetesProvider *self, BerthBackend *backend,
+                                 const gchar *namespace_, const gchar *service, const gchar *port,
+                                 guint host_port, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data);
+  guint (*forward_service_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                   GError **error);
+  void (*unforward_service_async) (BerthKubernetesProvider *self, BerthBackend *backend,
+                                   const gchar *namespace_, const gchar *service, const gchar *port,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data);
+  gboolean (*unforward_service_finish) (BerthKubernetesProvider *self, GAsyncResult *result,
+                                        GError **error);
 
-  gpointer padding[12];
+  gpointer padding[4];
 };
 
 /* Element type gchar*, newest first. */
@@ -100,7 +119,51 @@ void berth_kubernetes_provider_delete_state_async (BerthKubernetesProvider *self
                                                    gpointer user_data);
 gboolean berth_kubernetes_provider_delete_state_finish (BerthKubernetesProvider *self,
                                                         GAsyncResult *result, GError **error);
-/* A JSON array of service objects; never NULL (empty when the vfunc is NULL). */
+/* A JSON array of service objects; never NULL (empty when the vfunc is NULL).
+ * Each: {namespace, name, type, clusterIP, ports: [{name, port, protocol,
+ * nodePort, hostPort}]} with hostPort set while the port is forwarded. */
 JsonNode *berth_kubernetes_provider_list_services (BerthKubernetesProvider *self);
+/* Stops Kubernetes in the guest (before the engine stops, or because it was
+ * disabled); it runs again only after the next install. */
+void
+berth_kubernetes_provider_stop_async (BerthKubernetesProvider *self, BerthBackend *backend,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+gboolean
+berth_kubernetes_provider_stop_finish (BerthKubernetesProvider *self, GAsyncResult *result,
+                                       GError **error);
+/* Removes what update_kubeconfig added to the user's kubeconfig, and only
+ * that (Kubernetes disabled, factory reset). */
+void
+berth_kubernetes_provider_remove_kubeconfig_async (BerthKubernetesProvider *self,
+                                                   GCancellable *cancellable,
+                                                   GAsyncReadyCallback callback,
+                                                   gpointer user_data);
+gboolean
+berth_kubernetes_provider_remove_kubeconfig_finish (BerthKubernetesProvider *self,
+                                                    GAsyncResult *result, GError **error);
+/* Makes @port (a port's name or number) of service @namespace_/@service
+ * answer on 127.0.0.1:@host_port of the host (0: the provider picks).
+ * Finishes with the host port, 0 on failure. */
+void
+berth_kubernetes_provider_forward_service_async (BerthKubernetesProvider *self,
+                                                 BerthBackend *backend, const gchar *namespace_,
+                                                 const gchar *service, const gchar *port,
+                                                 guint host_port, GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback, gpointer user_data);
+guint
+berth_kubernetes_provider_forward_service_finish (BerthKubernetesProvider *self,
+                                                  GAsyncResult *result, GError **error);
+/* Ends that forward; one that does not exist is not an error. */
+void
+berth_kubernetes_provider_unforward_service_async (BerthKubernetesProvider *self,
+                                                   BerthBackend *backend, const gchar *namespace_,
+                                                   const gchar *service, const gchar *port,
+                                                   GCancellable *cancellable,
+                                                   GAsyncReadyCallback callback,
+                                                   gpointer user_data);
+gboolean
+berth_kubernetes_provider_unforward_service_finish (BerthKubernetesProvider *self,
+                                                    GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include "berth-engine-private.h"
 #include "berth-error.h"
 #include "berth-integration.h"
+#include "berth-kubernetes-private.h"
 #include "berth-settings-import.h"
 #include "berth-updater.h"
 #include "berth-updates.h"
@@ -36,6 +37,8 @@
 #define STEP_ENGINE "engine"
 #define STEP_BACKEND_STOP "backend-stop"
 #define STEP_BACKEND_DELETE "backend-delete"
+#define STEP_KUBERNETES "kubernetes"
+#define STEP_KUBERNETES_STOP "kubernetes-stop"
 #define STEP_KUBERNETES_RESET "kubernetes-reset"
 #define STEP_REMOVE_FILES "remove-files"
 
@@ -44,6 +47,7 @@ typedef enum
   OP_NONE,
   OP_START,
   OP_STOP,
+  OP_KUBERNETES, /* Kubernetes alone restarts; the VM keeps running */
 } Operation;
 
 typedef struct
@@ -77,11 +81,17 @@ struct _BerthManager
   guint n_watchers;
   gulong backend_progress_id;
   gulong backend_state_id;
+  gulong kubernetes_progress_id;
   GArray *plugin_handlers; /* PluginHandler */
 
   BerthState state;
   gchar *state_reason;
   gboolean locked;
+
+  /* Kubernetes' own state (BERTH_KUBERNETES_STATE_* or "stopped"): a
+   * Kubernetes that cannot start leaves the engine up, with the reason. */
+  const gchar *kubernetes_state;
+  gchar *kubernetes_reason;
 
   /* One operation at a time; a stop that arrives during a start cancels it
    * and runs once the start has wound down. */
@@ -91,6 +101,7 @@ struct _BerthManager
   GPtrArray *start_waiters;  /* GTask, completed when the start ends */
   GPtrArray *stop_waiters;   /* GTask, completed when the stop ends */
   const gchar *backend_step; /* the progress step the backend's "progress" feeds */
+  const gchar *kubernetes_step; /* the one the Kubernetes provider's "progress" feeds */
   /* A reset runs start and stop as its parts; nothing else may meanwhile. */
   gboolean resetting;
   /* A settings change stopped the VM to apply itself: start it again. */
@@ -120,6 +131,7 @@ enum
   SIGNAL_PROGRESS_CHANGED,
   SIGNAL_SETTINGS_CHANGED,
   SIGNAL_PLUGIN_EVENT,
+  SIGNAL_KUBERNETES_STATE_CHANGED,
   SIGNAL_UPDATE_STATE,
   N_SIGNALS
 };
@@ -130,6 +142,8 @@ static void
 begin_start (BerthManager *self, GCancellable *caller_cancellable);
 static void
 begin_stop (BerthManager *self);
+static void
+begin_kubernetes_restart (BerthManager *self, const gchar *keys);
 static void
 update_image_processor (BerthManager *self);
 static void
@@ -144,6 +158,35 @@ static gboolean
 check_updates_setting (BerthManager *self, JsonNode *partial, GError **error);
 
 /* ---- state ------------------------------------------------------------ */
+
+/* While the VM does not run, Kubernetes is "disabled" or "stopped". */
+#define KUBERNETES_STATE_STOPPED "stopped"
+
+static void
+set_kubernetes_state (BerthManager *self, const gchar *state, const gchar *reason)
+{
+  if (g_strcmp0 (self->kubernetes_state, state) == 0
+      && g_strcmp0 (self->kubernetes_reason, reason) == 0)
+    return;
+  self->kubernetes_state = state;
+  g_free (self->kubernetes_reason);
+  self->kubernetes_reason = g_strdup (reason);
+  if (reason != NULL)
+    g_message ("Kubernetes %s: %s", state, reason);
+  else
+    g_message ("Kubernetes %s", state);
+  g_signal_emit (self, signals[SIGNAL_KUBERNETES_STATE_CHANGED], 0, state, reason);
+}
+
+/* Kubernetes' state while nothing runs it, as the settings say. */
+static const gchar *
+kubernetes_idle_state (BerthManager *self)
+{
+  if (self->kubernetes == NULL || self->settings == NULL
+      || !berth_settings_get_boolean (self->settings, "kubernetes.enabled"))
+    return BERTH_KUBERNETES_STATE_DISABLED;
+  return KUBERNETES_STATE_STOPPED;
+}
 
 static void
 set_state (BerthManager *self, BerthState state, const gchar *reason)
@@ -166,6 +209,9 @@ set_state (BerthManager *self, BerthState state, const gchar *reason)
   /* The host ends of the engine's sockets lead nowhere once the VM is down. */
   if ((state == BERTH_STATE_STOPPED || state == BERTH_STATE_ERROR) && self->paths != NULL)
     berth_engine_sockets_remove (self->paths->data);
+  /* Kubernetes runs in the VM: it is down with it. */
+  if (state == BERTH_STATE_STOPPED || state == BERTH_STATE_ERROR)
+    set_kubernetes_state (self, kubernetes_idle_state (self), NULL);
   if (reason != NULL)
     g_message ("State %s: %s", berth_state_to_string (state), reason);
   else
@@ -432,8 +478,16 @@ compute_pending (JsonNode *running, JsonNode *desired)
       json_object_set_member (entry, "desired",
                               wanted != NULL ? json_deep_copy (wanted)
                                              : json_node_new (JSON_NODE_NULL));
-      json_object_set_string_member (entry, "severity",
-                                     berth_setting_effect_to_string (spec->effect));
+      /* A downgrade of Kubernetes needs its state deleted: a reset. */
+      if (g_str_equal (changed[i], "kubernetes.version") && current != NULL && wanted != NULL
+          && JSON_NODE_HOLDS_VALUE (current) && JSON_NODE_HOLDS_VALUE (wanted))
+        json_object_set_string_member (
+            entry, "severity",
+            berth_kubernetes_version_change_severity (json_node_get_string (current),
+                                                      json_node_get_string (wanted)));
+      else
+        json_object_set_string_member (entry, "severity",
+                                       berth_setting_effect_to_string (spec->effect));
       json_object_set_object_member (pending, changed[i], g_steal_pointer (&entry));
     }
   return json_node_init_object (json_node_alloc (), pending);
@@ -451,12 +505,15 @@ berth_manager_dup_pending (BerthManager *self)
 }
 
 /* A change that needs a restart, made while Berth runs and nothing else is
- * under way, restarts the VM at once, as Rancher Desktop does; a change that
- * needs a reset stays pending until the user resets. */
+ * under way, restarts the VM at once, as Rancher Desktop does — or, when
+ * only kubernetes.* settings changed, Kubernetes alone, with the VM and its
+ * engine left running. A change that needs a reset stays pending until the
+ * user resets. */
 static void
 restart_for_pending (BerthManager *self, JsonNode *pending)
 {
   g_autoptr (GString) keys = g_string_new (NULL);
+  gboolean kubernetes_only = TRUE;
   JsonObjectIter iter;
   const gchar *key;
   JsonNode *entry;
@@ -474,9 +531,16 @@ restart_for_pending (BerthManager *self, JsonNode *pending)
                  != 0)
         continue;
       g_string_append_printf (keys, "%s%s", keys->len > 0 ? ", " : "", key);
+      if (!g_str_has_prefix (key, "kubernetes."))
+        kubernetes_only = FALSE;
     }
   if (keys->len == 0)
     return;
+  if (kubernetes_only && self->kubernetes != NULL && self->backend != NULL)
+    {
+      begin_kubernetes_restart (self, keys->str);
+      return;
+    }
   g_message ("Restarting the VM to apply %s", keys->str);
   self->restart_after_stop = TRUE;
   begin_stop (self);
@@ -487,6 +551,13 @@ berth_manager_is_restarting (BerthManager *self)
 {
   g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
   return self->restart_after_stop;
+}
+
+gboolean
+berth_manager_is_restarting_kubernetes (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), FALSE);
+  return self->op == OP_KUBERNETES;
 }
 
 gboolean
@@ -618,6 +689,17 @@ on_backend_progress (BerthBackend *backend, const gchar *description, guint64 cu
   if (description != NULL && description[0] != '\0')
     berth_progress_set_description (self->progress, self->backend_step, description);
   berth_progress_update (self->progress, self->backend_step, current, max);
+}
+
+static void
+on_kubernetes_progress (BerthKubernetesProvider *provider, const gchar *description,
+                        guint64 current, guint64 max, BerthManager *self)
+{
+  if (self->kubernetes_step == NULL)
+    return;
+  if (description != NULL && description[0] != '\0')
+    berth_progress_set_description (self->progress, self->kubernetes_step, description);
+  berth_progress_update (self->progress, self->kubernetes_step, current, max);
 }
 
 /* The VM changed on its own (it crashed, or was stopped behind Berth's
@@ -803,6 +885,83 @@ step_engine_finish (BerthManager *self, GAsyncResult *result, GError **error)
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* Kubernetes comes after the engine. When it cannot start, the engine
+ * stays up: the step succeeds and Kubernetes' own state says what failed. */
+static gboolean
+step_kubernetes_wanted (BerthManager *self)
+{
+  return self->backend != NULL && self->kubernetes != NULL;
+}
+
+static void
+kubernetes_up_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BerthManager *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  self->kubernetes_step = NULL;
+  if (berth_kubernetes_bring_up_finish (result, &error))
+    {
+      set_kubernetes_state (self, BERTH_KUBERNETES_STATE_READY, NULL);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      || g_error_matches (error, BERTH_ERROR, BERTH_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  berth_error_convert (&error);
+  set_kubernetes_state (self, BERTH_KUBERNETES_STATE_ERROR, error->message);
+  g_message ("Kubernetes did not start; the container engine keeps running");
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+kubernetes_disabled_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BerthManager *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_kubernetes_bring_down_finish (result, &error))
+    g_message ("Kubernetes is disabled, but: %s", error->message);
+  set_kubernetes_state (self, BERTH_KUBERNETES_STATE_DISABLED, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+step_kubernetes (BerthManager *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                 gpointer user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, step_kubernetes);
+  if (!berth_settings_get_boolean (self->settings, "kubernetes.enabled"))
+    {
+      /* What an earlier run installed must not come back with the VM. */
+      berth_progress_set_description (self->progress, STEP_KUBERNETES,
+                                      "Making sure Kubernetes is off");
+      berth_kubernetes_bring_down_async (self->kubernetes, self->backend, TRUE, cancellable,
+                                         kubernetes_disabled_done, task);
+      return;
+    }
+  set_kubernetes_state (self, BERTH_KUBERNETES_STATE_STARTING, NULL);
+  self->kubernetes_step = STEP_KUBERNETES;
+  berth_kubernetes_bring_up_async (self->kubernetes, self->backend,
+                                   berth_settings_get_string (self->settings, "kubernetes.version"),
+                                   self->progress, STEP_KUBERNETES, cancellable, kubernetes_up_done,
+                                   task);
+}
+
+static gboolean
+step_kubernetes_finish (BerthManager *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static const StartStep start_phase_vm[] = {
   { STEP_BACKEND_START, "Starting the VM", NULL, step_backend_start, step_backend_start_finish },
   { NULL },
@@ -814,9 +973,16 @@ static const StartStep start_phase_engine[] = {
   { NULL },
 };
 
+static const StartStep start_phase_kubernetes[] = {
+  { STEP_KUBERNETES, "Starting Kubernetes", step_kubernetes_wanted, step_kubernetes,
+    step_kubernetes_finish },
+  { NULL },
+};
+
 static const StartStep *const start_phases[] = {
   start_phase_vm,
   start_phase_engine,
+  start_phase_kubernetes,
 };
 
 typedef struct
@@ -849,6 +1015,7 @@ finish_start (BerthManager *self, GError *error)
                   || self->stop_after_start);
   self->op = OP_NONE;
   self->backend_step = NULL;
+  self->kubernetes_step = NULL;
   g_clear_object (&self->op_cancellable);
   berth_progress_clear (self->progress);
 
@@ -1052,6 +1219,90 @@ berth_manager_start_finish (BerthManager *self, GAsyncResult *result, GError **e
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* ---- Kubernetes alone ----------------------------------------------------- */
+
+static void
+kubernetes_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BerthManager) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) pending = NULL;
+
+  /* Only a cancel fails the step: Kubernetes' own errors are its state. */
+  if (!step_kubernetes_finish (self, result, &error))
+    {
+      g_message ("Kubernetes' restart ended early: %s", error->message);
+      set_kubernetes_state (self, kubernetes_idle_state (self), NULL);
+    }
+  berth_progress_end (self->progress, STEP_KUBERNETES);
+  self->op = OP_NONE;
+  self->kubernetes_step = NULL;
+  g_clear_object (&self->op_cancellable);
+  berth_progress_clear (self->progress);
+  if (self->stop_after_start)
+    {
+      begin_stop (self);
+      return;
+    }
+  /* Changed again meanwhile: once more. */
+  pending = berth_manager_dup_pending (self);
+  restart_for_pending (self, pending);
+}
+
+static void
+kubernetes_restart_up (BerthManager *self)
+{
+  berth_progress_begin (self->progress, STEP_KUBERNETES, "Starting Kubernetes", 0);
+  step_kubernetes (self, self->op_cancellable, kubernetes_restart_done, g_object_ref (self));
+}
+
+static void
+kubernetes_restart_stopped (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BerthManager) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_kubernetes_bring_down_finish (result, &error))
+    g_message ("%s; starting it again all the same", error->message);
+  berth_progress_end (self->progress, STEP_KUBERNETES_STOP);
+  set_kubernetes_state (self, KUBERNETES_STATE_STOPPED, NULL);
+  kubernetes_restart_up (self);
+}
+
+/* kubernetes.* settings need k3s restarted, not the VM: stop Kubernetes
+ * (when it runs and stays enabled), then bring it up or down as the
+ * settings now say. The VM stays STARTED throughout. */
+static void
+begin_kubernetes_restart (BerthManager *self, const gchar *keys)
+{
+  g_autoptr (JsonNode) current = berth_settings_dup_node (self->settings);
+  JsonNode *wanted = lookup_path (current, "kubernetes");
+  gboolean running;
+
+  g_message ("Restarting Kubernetes to apply %s; the VM keeps running", keys);
+  self->op = OP_KUBERNETES;
+  self->stop_after_start = FALSE;
+  self->op_cancellable = g_cancellable_new ();
+  berth_progress_clear (self->progress);
+  /* What a restart would change is measured against what runs now. */
+  if (self->started_settings != NULL && JSON_NODE_HOLDS_OBJECT (self->started_settings)
+      && wanted != NULL)
+    json_object_set_member (json_node_get_object (self->started_settings), "kubernetes",
+                            json_node_copy (wanted));
+  running = self->kubernetes_state != NULL
+            && !g_str_equal (self->kubernetes_state, BERTH_KUBERNETES_STATE_DISABLED)
+            && !g_str_equal (self->kubernetes_state, KUBERNETES_STATE_STOPPED);
+  /* Disabling stops it (and removes Berth's kubeconfig entries) in the step. */
+  if (running && berth_settings_get_boolean (self->settings, "kubernetes.enabled"))
+    {
+      berth_progress_begin (self->progress, STEP_KUBERNETES_STOP, "Stopping Kubernetes", 0);
+      berth_kubernetes_bring_down_async (self->kubernetes, self->backend, FALSE, NULL,
+                                         kubernetes_restart_stopped, g_object_ref (self));
+      return;
+    }
+  kubernetes_restart_up (self);
+}
+
 /* ---- stop ------------------------------------------------------------- */
 
 static void
@@ -1096,6 +1347,28 @@ backend_stop_done (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+stop_backend (BerthManager *self)
+{
+  self->backend_step = STEP_BACKEND_STOP;
+  berth_progress_begin (self->progress, STEP_BACKEND_STOP, "Stopping the VM", 0);
+  berth_backend_stop_async (self->backend, NULL, backend_stop_done, g_object_ref (self));
+}
+
+static void
+kubernetes_stop_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (BerthManager) self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  /* The VM stops all the same; k3s goes down with it, less cleanly. */
+  if (!berth_kubernetes_bring_down_finish (result, &error))
+    g_message ("%s; stopping the VM anyway", error->message);
+  berth_progress_end (self->progress, STEP_KUBERNETES_STOP);
+  set_kubernetes_state (self, kubernetes_idle_state (self), NULL);
+  stop_backend (self);
+}
+
+static void
 begin_stop (BerthManager *self)
 {
   self->op = OP_STOP;
@@ -1106,9 +1379,17 @@ begin_stop (BerthManager *self)
       finish_stop (self, NULL);
       return;
     }
-  self->backend_step = STEP_BACKEND_STOP;
-  berth_progress_begin (self->progress, STEP_BACKEND_STOP, "Stopping the VM", 0);
-  berth_backend_stop_async (self->backend, NULL, backend_stop_done, g_object_ref (self));
+  /* Kubernetes stops before the engine it runs on. */
+  if (self->kubernetes != NULL && self->kubernetes_state != NULL
+      && !g_str_equal (self->kubernetes_state, BERTH_KUBERNETES_STATE_DISABLED)
+      && !g_str_equal (self->kubernetes_state, KUBERNETES_STATE_STOPPED))
+    {
+      berth_progress_begin (self->progress, STEP_KUBERNETES_STOP, "Stopping Kubernetes", 0);
+      berth_kubernetes_bring_down_async (self->kubernetes, self->backend, FALSE, NULL,
+                                         kubernetes_stop_done, g_object_ref (self));
+      return;
+    }
+  stop_backend (self);
 }
 
 /* Queues @task on the stop and starts one when none is under way. */
@@ -1122,11 +1403,12 @@ stop_internal (BerthManager *self, GTask *task)
       g_ptr_array_add (self->stop_waiters, task);
       return;
     }
-  if (self->op == OP_START)
+  if (self->op == OP_START || self->op == OP_KUBERNETES)
     {
       g_ptr_array_add (self->stop_waiters, task);
       self->stop_after_start = TRUE;
-      g_message ("Stop asked while starting: cancelling the start");
+      g_message (self->op == OP_START ? "Stop asked while starting: cancelling the start"
+                                      : "Stop asked while Kubernetes restarts: cancelling that");
       g_cancellable_cancel (self->op_cancellable);
       return;
     }
@@ -1373,6 +1655,33 @@ reset_delete_vm (GTask *reset_task)
 }
 
 static void
+reset_after_kubeconfig (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) reset_task = user_data;
+  BerthManager *self = g_task_get_source_object (reset_task);
+  g_autoptr (GError) error = NULL;
+
+  if (!berth_kubernetes_bring_down_finish (result, &error))
+    g_message ("%s; the factory reset goes on", error->message);
+  remove_integrations (self, reset_task, reset_remove_files);
+}
+
+/* A factory reset takes Berth's entries out of the user's kubeconfig. */
+static void
+reset_remove_kubeconfig (GTask *reset_task)
+{
+  BerthManager *self = g_task_get_source_object (reset_task);
+
+  if (self->kubernetes == NULL)
+    {
+      remove_integrations (self, reset_task, reset_remove_files);
+      return;
+    }
+  berth_kubernetes_bring_down_async (self->kubernetes, NULL, TRUE, NULL, reset_after_kubeconfig,
+                                     g_object_ref (reset_task));
+}
+
+static void
 reset_after_stop (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) reset_task = user_data;
@@ -1425,7 +1734,7 @@ reset_after_delete (GObject *source, GAsyncResult *result, gpointer user_data)
   if (data->kind == BERTH_RESET_FACTORY)
     {
       self->integrations_removed = TRUE;
-      remove_integrations (self, reset_task, reset_remove_files);
+      reset_remove_kubeconfig (reset_task);
       return;
     }
   /* A VM reset brings back what ran. */
@@ -1848,6 +2157,11 @@ berth_manager_get_n_watchers (BerthManager *self)
 static void
 on_settings_changed (BerthSettings *settings, const gchar *const *changed, BerthManager *self)
 {
+  /* While nothing runs it, Kubernetes' state follows kubernetes.enabled;
+   * while the VM runs, the restart that applies it changes the state. */
+  if (self->op == OP_NONE && !self->resetting
+      && (self->state == BERTH_STATE_STOPPED || self->state == BERTH_STATE_ERROR))
+    set_kubernetes_state (self, kubernetes_idle_state (self), NULL);
   apply_integrations (self);
   if (self->updates != NULL)
     berth_updates_settings_changed (self->updates, changed);
@@ -2174,7 +2488,13 @@ berth_manager_load (BerthManager *self, GCancellable *cancellable, GError **erro
 
   plugin = pick_plugin (self->loader, BERTH_TYPE_KUBERNETES_PROVIDER, NULL, TRUE);
   if (plugin != NULL)
-    self->kubernetes = g_object_ref (BERTH_KUBERNETES_PROVIDER (plugin));
+    {
+      self->kubernetes = g_object_ref (BERTH_KUBERNETES_PROVIDER (plugin));
+      self->kubernetes_progress_id = g_signal_connect (self->kubernetes, "progress",
+                                                       G_CALLBACK (on_kubernetes_progress), self);
+      g_message ("Kubernetes provider: %s", berth_plugin_get_name (plugin));
+    }
+  self->kubernetes_state = kubernetes_idle_state (self);
 
   select_image_processor (self);
 
@@ -2255,6 +2575,20 @@ berth_manager_get_state_reason (BerthManager *self)
 {
   g_return_val_if_fail (BERTH_IS_MANAGER (self), NULL);
   return self->state_reason;
+}
+
+const gchar *
+berth_manager_get_kubernetes_state (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), NULL);
+  return self->kubernetes_state;
+}
+
+const gchar *
+berth_manager_get_kubernetes_reason (BerthManager *self)
+{
+  g_return_val_if_fail (BERTH_IS_MANAGER (self), NULL);
+  return self->kubernetes_reason;
 }
 
 gboolean
@@ -2356,6 +2690,14 @@ berth_manager_dup_backend_state (BerthManager *self)
     json_object_set_string_member (state, "reason", self->state_reason);
   else
     json_object_set_null_member (state, "reason");
+  json_object_set_string_member (state, "kubernetesState",
+                                 self->kubernetes_state != NULL ? self->kubernetes_state
+                                                                : BERTH_KUBERNETES_STATE_DISABLED);
+  if (self->kubernetes_reason != NULL)
+    json_object_set_string_member (state, "kubernetesReason", self->kubernetes_reason);
+  else
+    json_object_set_null_member (state, "kubernetesReason");
+  json_object_set_boolean_member (state, "kubernetesRestarting", self->op == OP_KUBERNETES);
   if (self->state == BERTH_STATE_STARTED && self->started_settings != NULL)
     add_engine_state (self, state);
   return json_node_init_object (json_node_alloc (), state);
@@ -2708,6 +3050,8 @@ berth_manager_dispose (GObject *object)
       g_clear_signal_handler (&self->backend_progress_id, self->backend);
       g_clear_signal_handler (&self->backend_state_id, self->backend);
     }
+  if (self->kubernetes != NULL)
+    g_clear_signal_handler (&self->kubernetes_progress_id, self->kubernetes);
   if (self->image_processor_active)
     {
       berth_image_processor_deactivate (self->image_processor);
@@ -2732,6 +3076,7 @@ berth_manager_finalize (GObject *object)
   g_clear_object (&self->progress);
   g_clear_pointer (&self->paths, berth_paths_free);
   g_clear_pointer (&self->state_reason, g_free);
+  g_clear_pointer (&self->kubernetes_reason, g_free);
   g_clear_pointer (&self->started_settings, json_node_unref);
   g_clear_pointer (&self->start_waiters, g_ptr_array_unref);
   g_clear_pointer (&self->stop_waiters, g_ptr_array_unref);
@@ -2772,6 +3117,10 @@ berth_manager_class_init (BerthManagerClass *klass)
   signals[SIGNAL_PLUGIN_EVENT]
       = g_signal_new ("plugin-event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, JSON_TYPE_NODE);
+  /* (state: "disabled", "stopped", "starting", "ready" or "error"; reason) */
+  signals[SIGNAL_KUBERNETES_STATE_CHANGED]
+      = g_signal_new ("kubernetes-state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                      NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
   signals[SIGNAL_UPDATE_STATE]
       = g_signal_new ("update-state", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 1, JSON_TYPE_NODE);
@@ -2781,6 +3130,7 @@ static void
 berth_manager_init (BerthManager *self)
 {
   self->state = BERTH_STATE_STOPPED;
+  self->kubernetes_state = BERTH_KUBERNETES_STATE_DISABLED;
   self->progress = berth_progress_new ();
   self->start_waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->stop_waiters = g_ptr_array_new_with_free_func (g_object_unref);

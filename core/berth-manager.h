@@ -129,6 +129,10 @@ berth_manager_import_settings (BerthManager *self, JsonNode *rancher_desktop,
 /* TRUE from a restart for a settings change until its stop half is done. */
 gboolean
 berth_manager_is_restarting (BerthManager *self);
+/* TRUE while Kubernetes alone restarts to apply kubernetes.* settings (the
+ * VM keeps running); Kubernetes' state then says how it went. */
+gboolean
+berth_manager_is_restarting_kubernetes (BerthManager *self);
 /* The same computation without applying anything. */
 JsonNode *
 berth_manager_propose_settings (BerthManager *self, JsonNode *partial, GError **error);
@@ -141,8 +145,45 @@ berth_manager_dup_pending (BerthManager *self);
  * kept) and what berth_settings_import_add_to_json() adds. */
 JsonNode *
 berth_manager_dup_about (BerthManager *self);
+/* {vmState, locked, reason, kubernetesState, kubernetesReason, …} */
 JsonNode *
-berth_manager_dup_backend_state (BerthManager *self); /* {vmState, locked} */
+berth_manager_dup_backend_state (BerthManager *self);
+
+/* Kubernetes' own state: "disabled", "stopped" (enabled, the VM is not
+ * running), "starting", "ready" or "error" (with the reason). */
+const gchar *
+berth_manager_get_kubernetes_state (BerthManager *self);
+const gchar *
+berth_manager_get_kubernetes_reason (BerthManager *self); /* nullable */
+/* The Kubernetes versions the provider offers, newest first (gchar*). */
+void
+berth_manager_list_kubernetes_versions_async (BerthManager *self, GCancellable *cancellable,
+                                              GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *
+berth_manager_list_kubernetes_versions_finish (BerthManager *self, GAsyncResult *result,
+                                               GError **error);
+/* The services berth_kubernetes_provider_list_services() lists, or an error
+ * saying why there are none to list (no provider, Kubernetes not ready). */
+JsonNode *
+berth_manager_dup_kubernetes_services (BerthManager *self, GError **error);
+/* Forwards a service's port to 127.0.0.1 (@host_port 0: the provider
+ * picks); finishes with the host port. */
+void
+berth_manager_forward_kubernetes_service_async (BerthManager *self, const gchar *namespace_,
+                                                const gchar *service, const gchar *port,
+                                                guint host_port, GCancellable *cancellable,
+                                                GAsyncReadyCallback callback, gpointer user_data);
+guint
+berth_manager_forward_kubernetes_service_finish (BerthManager *self, GAsyncResult *result,
+                                                 GError **error);
+void
+berth_manager_unforward_kubernetes_service_async (BerthManager *self, const gchar *namespace_,
+                                                  const gchar *service, const gchar *port,
+                                                  GCancellable *cancellable,
+                                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean
+berth_manager_unforward_kubernetes_service_finish (BerthManager *self, GAsyncResult *result,
+                                                   GError **error);
 /* Array of {id, description, passed, mutable?, fixes?} as rdctl diagnostics:
  * virtualization usable, QEMU present, free disk, UNIX socket path lengths,
  * plus what the backend's validate() says. */
@@ -177,6 +218,7 @@ berth_manager_apply_update_finish (BerthManager *self, GAsyncResult *result, GEr
  *   "state-changed"    (BerthState state, const gchar *reason)
  *   "progress-changed" ()
  *   "settings-changed" (GStrv changed_paths)
+ *   "kubernetes-state-changed" (const gchar *state, const gchar *reason)
  *   "plugin-event"     (const gchar *plugin, const gchar *signal, JsonNode *args)
  *       every signal of every loaded plugin's capability interfaces,
  *       its arguments turned into a JSON array.

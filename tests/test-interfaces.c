@@ -269,6 +269,29 @@ test_all_null_async_not_supported (void)
                                                                store_result, &result),
                  berth_kubernetes_provider_delete_state_finish, kubernetes,
                  "all-null does not support KubernetesProvider.delete_state");
+  CHECK_BOOLEAN (
+      berth_kubernetes_provider_stop_async (kubernetes, backend, NULL, store_result, &result),
+      berth_kubernetes_provider_stop_finish, kubernetes,
+      "all-null does not support KubernetesProvider.stop");
+  CHECK_BOOLEAN (
+      berth_kubernetes_provider_remove_kubeconfig_async (kubernetes, NULL, store_result, &result),
+      berth_kubernetes_provider_remove_kubeconfig_finish, kubernetes,
+      "all-null does not support KubernetesProvider.remove_kubeconfig");
+  CHECK_BOOLEAN (berth_kubernetes_provider_unforward_service_async (
+                     kubernetes, backend, "default", "web", "80", NULL, store_result, &result),
+                 berth_kubernetes_provider_unforward_service_finish, kubernetes,
+                 "all-null does not support KubernetesProvider.unforward_service");
+  {
+    g_autoptr (GAsyncResult) result = NULL;
+    g_autoptr (GError) error = NULL;
+
+    berth_kubernetes_provider_forward_service_async (kubernetes, backend, "default", "web", "80", 0,
+                                                     NULL, store_result, &result);
+    g_assert_cmpuint (
+        berth_kubernetes_provider_forward_service_finish (kubernetes, wait_for (&result), &error),
+        ==, 0);
+    assert_not_supported (error, "all-null does not support KubernetesProvider.forward_service");
+  }
 
   {
     g_autoptr (GAsyncResult) result = NULL;

@@ -11,6 +11,7 @@
 #include "berth.h"
 #include "berthctl-flags.h"
 #include "berthctl-images.h"
+#include "berthctl-k8s.h"
 #include "berthctl-launch.h"
 #include "berthctl-logs.h"
 #include "berthctl-remote.h"
@@ -404,6 +405,7 @@ print_pending (JsonNode *answer)
   JsonObject *pending;
   GList *keys;
   gboolean restarting;
+  gboolean kubernetes_restarting;
 
   if (answer == NULL || !JSON_NODE_HOLDS_OBJECT (answer))
     return;
@@ -412,6 +414,8 @@ print_pending (JsonNode *answer)
     return;
   restarting = json_object_get_boolean_member_with_default (json_node_get_object (answer),
                                                             "restarting", FALSE);
+  kubernetes_restarting = json_object_get_boolean_member_with_default (
+      json_node_get_object (answer), "kubernetesRestarting", FALSE);
   keys = json_object_get_members (pending);
   for (GList *l = keys; l != NULL; l = l->next)
     {
@@ -421,15 +425,62 @@ print_pending (JsonNode *answer)
                                                                               "restart")
                                 : "restart";
       if (g_str_equal (severity, "reset"))
-        g_print ("%s: takes effect after a reset (berthctl reset --vm)\n",
-                 (const gchar *)l->data);
+        g_print ("%s: takes effect after a reset (berthctl reset %s)\n", (const gchar *)l->data,
+                 g_str_has_prefix (l->data, "kubernetes.") ? "--k8s" : "--vm");
       else if (restarting)
         g_print ("%s: the VM is restarting to apply it\n", (const gchar *)l->data);
+      else if (kubernetes_restarting && g_str_has_prefix (l->data, "kubernetes."))
+        g_print ("%s: Kubernetes is restarting to apply it (the VM keeps running)\n",
+                 (const gchar *)l->data);
       else
         g_print ("%s: takes effect after a restart (berthctl stop && berthctl start)\n",
                  (const gchar *)l->data);
     }
   g_list_free (keys);
+}
+
+/* Polls berthd until Kubernetes' restart for a settings change is over
+ * (at most @wait_timeout seconds), then says where Kubernetes ended. */
+static gboolean
+wait_for_kubernetes (BerthctlRemote *remote, gint wait_timeout, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)wait_timeout * G_USEC_PER_SEC;
+
+  while (TRUE)
+    {
+      g_autoptr (JsonNode) state
+          = berthctl_remote_call (remote, "GET", "/v1/backend_state", NULL, error);
+      JsonObject *object;
+      const gchar *k8s, *reason;
+
+      if (state == NULL)
+        return FALSE;
+      object = JSON_NODE_HOLDS_OBJECT (state) ? json_node_get_object (state) : NULL;
+      if (object != NULL
+          && !json_object_get_boolean_member_with_default (object, "kubernetesRestarting", FALSE))
+        {
+          k8s = json_object_get_string_member_with_default (object, "kubernetesState", "?");
+          reason = json_object_get_string_member_with_default (object, "kubernetesReason", NULL);
+          if (g_str_equal (k8s, "error"))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                           "Kubernetes did not start: %s (the VM and its engine keep running)",
+                           reason != NULL ? reason : "no reason given");
+              return FALSE;
+            }
+          g_print ("Kubernetes is %s\n", k8s);
+          return TRUE;
+        }
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       "Kubernetes was still restarting after %d s; `berthctl info` shows how "
+                       "it goes",
+                       wait_timeout);
+          return FALSE;
+        }
+      g_usleep (G_USEC_PER_SEC / 5);
+    }
 }
 
 /* Returns berthd's answer; @restarting_out: whether berthd restarts the VM
@@ -461,7 +512,7 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   gint wait_timeout = DEFAULT_WAIT_TIMEOUT;
   GOptionEntry entries[] = {
     { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
-      "When the change restarts the VM, wait until it runs again", NULL },
+      "When the change restarts the VM (or Kubernetes), wait until it runs again", NULL },
     WAIT_TIMEOUT_ENTRY (wait_timeout),
     { NULL }
   };
@@ -489,6 +540,10 @@ cmd_set (BerthctlOptions *opts, int argc, char **argv)
   answer = apply_settings (remote, partial, &restarting, &error);
   if (answer == NULL)
     return fail (error);
+  if (wait && !restarting && JSON_NODE_HOLDS_OBJECT (answer)
+      && json_object_get_boolean_member_with_default (json_node_get_object (answer),
+                                                      "kubernetesRestarting", FALSE))
+    return wait_for_kubernetes (remote, wait_timeout, &error) ? EXIT_OK : fail (error);
   if (!restarting || !wait)
     return EXIT_OK;
   if (!wait_until_running (remote, "restart", answer, wait_timeout, &error))
@@ -959,7 +1014,7 @@ cmd_import_settings (BerthctlOptions *opts, int argc, char **argv)
   GOptionEntry entries[] = {
     OUTPUT_ENTRY,
     { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait,
-      "When the change restarts the VM, wait until it runs again", NULL },
+      "When the change restarts the VM (or Kubernetes), wait until it runs again", NULL },
     WAIT_TIMEOUT_ENTRY (wait_timeout),
     { NULL },
   };
@@ -1406,6 +1461,12 @@ cmd_images (BerthctlOptions *opts, int argc, char **argv)
 }
 
 static int
+cmd_k8s (BerthctlOptions *opts, int argc, char **argv)
+{
+  return berthctl_cmd_k8s (&opts->conn, argc, argv);
+}
+
+static int
 cmd_update (BerthctlOptions *opts, int argc, char **argv)
 {
   return berthctl_cmd_update (&opts->conn, argc, argv);
@@ -1426,6 +1487,7 @@ static const BerthctlCommand commands[] = {
   { "reset", "Reset Kubernetes, the VM or everything", cmd_reset },
   { "factory-reset", "Remove everything Berth wrote", cmd_factory_reset },
   { "images", "List, pull, build, tag and remove images", cmd_images },
+  { "k8s", "Kubernetes: versions, services, forwarding service ports", cmd_k8s },
   { "update", "Check for, download and install a newer Berth", cmd_update },
   { "plugins", "List plugins and what they provide", cmd_plugins },
   { "diagnostics", "Check this machine", cmd_diagnostics },

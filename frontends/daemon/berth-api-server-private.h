@@ -23,9 +23,12 @@ typedef enum
 /* What a member of a route's body must be when it is there. */
 typedef enum
 {
-  BERTH_API_MEMBER_STRING,          /* a string */
-  BERTH_API_MEMBER_REQUIRED_STRING, /* a string that is not empty, and there */
-  BERTH_API_MEMBER_BOOLEAN,         /* true or false */
+  BERTH_API_MEMBER_STRING,                /* a string */
+  BERTH_API_MEMBER_REQUIRED_STRING,       /* a string that is not empty, and there */
+  BERTH_API_MEMBER_BOOLEAN,               /* true or false */
+  BERTH_API_MEMBER_PORT,                  /* an integer from 0 to 65535 */
+  BERTH_API_MEMBER_REQUIRED_PORT_OR_NAME, /* there: an integer from 1 to 65535 or a
+                                           * non-empty string (a named port) */
 } BerthApiMemberType;
 
 typedef struct

@@ -347,6 +347,29 @@ check_members (const Route *route, JsonObject *object, GError **error)
               return FALSE;
             }
           break;
+        case BERTH_API_MEMBER_PORT:
+          if (node != NULL
+              && (type != G_TYPE_INT64 || json_node_get_int (node) < 0
+                  || json_node_get_int (node) > 65535))
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "%s \"%s\" must be a port number from 0 (any free port) to 65535",
+                           route->what, m->name);
+              return FALSE;
+            }
+          break;
+        case BERTH_API_MEMBER_REQUIRED_PORT_OR_NAME:
+          if ((type == G_TYPE_STRING && json_node_get_string (node)[0] == '\0')
+              || (type != G_TYPE_STRING
+                  && (type != G_TYPE_INT64 || json_node_get_int (node) < 1
+                      || json_node_get_int (node) > 65535)))
+            {
+              g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
+                           "%s needs \"%s\": a port number from 1 to 65535 or a port's name",
+                           route->what, m->name);
+              return FALSE;
+            }
+          break;
         default:
           g_assert_not_reached ();
         }
@@ -521,6 +544,23 @@ on_settings_changed (BerthManager *manager, const gchar *const *keys, BerthApiSe
 }
 
 static void
+on_kubernetes_state_changed (BerthManager *manager, const gchar *state, const gchar *reason,
+                             BerthApiServer *self)
+{
+  g_autoptr (JsonObject) object = json_object_new ();
+  g_autoptr (JsonNode) event = NULL;
+
+  json_object_set_string_member (object, "type", "kubernetes-state-changed");
+  json_object_set_string_member (object, "state", state);
+  if (reason != NULL)
+    json_object_set_string_member (object, "reason", reason);
+  else
+    json_object_set_null_member (object, "reason");
+  event = json_node_init_object (json_node_alloc (), object);
+  broadcast (self, event);
+}
+
+static void
 on_plugin_event (BerthManager *manager, const gchar *plugin, const gchar *signal_name,
                  JsonNode *args, BerthApiServer *self)
 {
@@ -642,6 +682,18 @@ route_k8s_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, G
 static void
 route_vm_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
 static void
+route_k8s_versions (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
+static void
+route_k8s_services (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
+static void
+route_port_forward (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                    GHashTable *query);
+static void
+route_port_unforward (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                      GHashTable *query);
+static void
 route_plugins (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query);
 static void
 route_diagnostic_checks (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
@@ -674,10 +726,17 @@ route_image_remove (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body
 #define STRING BERTH_API_MEMBER_STRING
 #define REQUIRED_STRING BERTH_API_MEMBER_REQUIRED_STRING
 #define BOOLEAN BERTH_API_MEMBER_BOOLEAN
+#define PORT BERTH_API_MEMBER_PORT
+#define REQUIRED_PORT_OR_NAME BERTH_API_MEMBER_REQUIRED_PORT_OR_NAME
 static const BerthApiMember backend_state_members[]
     = { { "vmState", STRING }, { "locked", BOOLEAN }, { NULL } };
 static const BerthApiMember factory_reset_members[] = { { "keepSystemImages", BOOLEAN }, { NULL } };
 static const BerthApiMember k8s_reset_members[] = { { "mode", STRING }, { NULL } };
+static const BerthApiMember port_forwarding_members[] = { { "namespace", STRING },
+                                                          { "service", REQUIRED_STRING },
+                                                          { "k8sPort", REQUIRED_PORT_OR_NAME },
+                                                          { "hostPort", PORT },
+                                                          { NULL } };
 static const BerthApiMember image_pull_members[]
     = { { "ref", REQUIRED_STRING }, { "namespace", STRING }, { NULL } };
 static const BerthApiMember image_build_members[]
@@ -710,6 +769,11 @@ static const Route routes[] = {
   { "PUT", "/v1/k8s_reset", BERTH_API_BODY_OPTIONAL_OBJECT, "k8s_reset", k8s_reset_members,
     route_k8s_reset },
   { "PUT", "/v1/vm_reset", NO_BODY, route_vm_reset },
+  { "GET", "/v1/k8s_versions", NO_BODY, route_k8s_versions },
+  { "GET", "/v1/k8s_services", NO_BODY, route_k8s_services },
+  { "POST", "/v1/port_forwarding", BERTH_API_BODY_OBJECT, "port_forwarding",
+    port_forwarding_members, route_port_forward },
+  { "DELETE", "/v1/port_forwarding", NO_BODY, route_port_unforward },
   { "GET", "/v1/plugins", NO_BODY, route_plugins },
   { "GET", "/v1/diagnostic_checks", NO_BODY, route_diagnostic_checks },
   { "GET", "/v1/events", NO_BODY, route_events },
@@ -862,6 +926,9 @@ route_put_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body
    * changes are those from this serial on. */
   json_builder_set_member_name (builder, "restarting");
   json_builder_add_boolean_value (builder, berth_manager_is_restarting (self->manager));
+  /* Or Kubernetes alone restarts for them, with the VM left running. */
+  json_builder_set_member_name (builder, "kubernetesRestarting");
+  json_builder_add_boolean_value (builder, berth_manager_is_restarting_kubernetes (self->manager));
   json_builder_set_member_name (builder, "stateSerial");
   json_builder_add_int_value (builder, self->state_serial);
   json_builder_end_object (builder);
@@ -922,6 +989,8 @@ route_import_settings (BerthApiServer *self, SoupServerMessage *msg, JsonNode *b
   json_object_set_member (answer, "pending", g_steal_pointer (&pending));
   json_object_set_boolean_member (answer, "restarting",
                                   berth_manager_is_restarting (self->manager));
+  json_object_set_boolean_member (answer, "kubernetesRestarting",
+                                  berth_manager_is_restarting_kubernetes (self->manager));
   json_object_set_int_member (answer, "stateSerial", self->state_serial);
   berth_settings_import_add_to_json (import, answer);
   node = json_node_init_object (json_node_alloc (), answer);
@@ -1221,6 +1290,180 @@ route_vm_reset (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GH
   berth_manager_reset_async (self->manager, BERTH_RESET_VM, NULL, reset_done, NULL);
   respond_message (msg, SOUP_STATUS_ACCEPTED, NULL,
                    "The VM is being reset: its disk is removed and made anew on the next start");
+}
+
+/* ---- Kubernetes --------------------------------------------------------- */
+
+/* A paused request, answered when the manager's call is done. */
+typedef struct
+{
+  BerthApiServer *self;
+  SoupServerMessage *msg;
+  gchar *what; /* "default/web:80", for the log */
+} KubernetesCall;
+
+static KubernetesCall *
+kubernetes_call_new (BerthApiServer *self, SoupServerMessage *msg, gchar *what)
+{
+  KubernetesCall *call = g_new0 (KubernetesCall, 1);
+
+  call->self = g_object_ref (self);
+  call->msg = g_object_ref (msg);
+  call->what = what;
+  soup_server_message_pause (msg);
+  return call;
+}
+
+static void
+kubernetes_call_done (KubernetesCall *call)
+{
+  soup_server_message_unpause (call->msg);
+  g_object_unref (call->msg);
+  g_object_unref (call->self);
+  g_free (call->what);
+  g_free (call);
+}
+
+static void
+k8s_versions_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KubernetesCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) versions
+      = berth_manager_list_kubernetes_versions_finish (BERTH_MANAGER (source), result, &error);
+
+  if (versions == NULL)
+    respond_error (call->msg, error);
+  else
+    {
+      g_autoptr (JsonArray) array = json_array_sized_new (versions->len);
+      g_autoptr (JsonObject) answer = json_object_new ();
+      g_autoptr (JsonNode) node = NULL;
+
+      for (guint i = 0; i < versions->len; i++)
+        json_array_add_string_element (array, g_ptr_array_index (versions, i));
+      json_object_set_array_member (answer, "versions", g_steal_pointer (&array));
+      node = json_node_init_object (json_node_alloc (), answer);
+      respond_json (call->msg, SOUP_STATUS_OK, node);
+    }
+  kubernetes_call_done (call);
+}
+
+/* {versions: ["v1.30.2+k3s1", …]}, newest first. */
+static void
+route_k8s_versions (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  berth_manager_list_kubernetes_versions_async (
+      self->manager, NULL, k8s_versions_listed,
+      kubernetes_call_new (self, msg, g_strdup ("versions")));
+}
+
+static void
+route_k8s_services (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) services = berth_manager_dup_kubernetes_services (self->manager, &error);
+
+  if (services == NULL)
+    {
+      respond_error (msg, error);
+      return;
+    }
+  respond_json (msg, SOUP_STATUS_OK, services);
+}
+
+/* k8sPort as the route took it: a number or a port's name. */
+static gchar *
+body_port_or_name (JsonNode *body, const gchar *member)
+{
+  JsonNode *node = json_object_get_member (json_node_get_object (body), member);
+
+  if (json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_strdup (json_node_get_string (node));
+  return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
+}
+
+static void
+service_forwarded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KubernetesCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  guint port
+      = berth_manager_forward_kubernetes_service_finish (BERTH_MANAGER (source), result, &error);
+
+  if (port == 0)
+    {
+      g_message ("Forwarding %s failed: %s", call->what, error->message);
+      respond_error (call->msg, error);
+    }
+  else
+    {
+      g_autofree gchar *text = g_strdup_printf ("%u", port);
+
+      g_message ("Forwarded %s to 127.0.0.1:%u", call->what, port);
+      soup_server_message_set_status (call->msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (call->msg, "text/plain", SOUP_MEMORY_COPY, text,
+                                        strlen (text));
+    }
+  kubernetes_call_done (call);
+}
+
+/* As rdctl: {namespace, service, k8sPort, hostPort}; the answer is the
+ * host port, as text. */
+static void
+route_port_forward (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body, GHashTable *query)
+{
+  const gchar *ns = body_string (body, "namespace");
+  const gchar *service = body_string (body, "service");
+  g_autofree gchar *port = body_port_or_name (body, "k8sPort");
+  JsonNode *host_node = json_object_get_member (json_node_get_object (body), "hostPort");
+  guint host_port = host_node != NULL ? (guint)json_node_get_int (host_node) : 0;
+
+  if (ns == NULL || ns[0] == '\0')
+    ns = "default";
+  berth_manager_forward_kubernetes_service_async (
+      self->manager, ns, service, port, host_port, NULL, service_forwarded,
+      kubernetes_call_new (self, msg, g_strdup_printf ("%s/%s:%s", ns, service, port)));
+}
+
+static void
+service_unforwarded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KubernetesCall *call = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *message = NULL;
+
+  if (!berth_manager_unforward_kubernetes_service_finish (BERTH_MANAGER (source), result, &error))
+    respond_error (call->msg, error);
+  else
+    {
+      message = g_strdup_printf ("%s is not forwarded", call->what);
+      respond_message (call->msg, SOUP_STATUS_OK, NULL, message);
+    }
+  kubernetes_call_done (call);
+}
+
+/* As rdctl: ?namespace=&service=&k8sPort=. */
+static void
+route_port_unforward (BerthApiServer *self, SoupServerMessage *msg, JsonNode *body,
+                      GHashTable *query)
+{
+  const gchar *ns = query != NULL ? g_hash_table_lookup (query, "namespace") : NULL;
+  const gchar *service = query != NULL ? g_hash_table_lookup (query, "service") : NULL;
+  const gchar *port = query != NULL ? g_hash_table_lookup (query, "k8sPort") : NULL;
+
+  if (service == NULL || service[0] == '\0' || port == NULL || port[0] == '\0')
+    {
+      respond_error_literal (msg, BERTH_ERROR_INVALID_DATA,
+                             "DELETE /v1/port_forwarding needs the query parameters service and "
+                             "k8sPort (and namespace, default \"default\")");
+      return;
+    }
+  if (ns == NULL || ns[0] == '\0')
+    ns = "default";
+  berth_manager_unforward_kubernetes_service_async (
+      self->manager, ns, service, port, NULL, service_unforwarded,
+      kubernetes_call_new (self, msg, g_strdup_printf ("%s/%s:%s", ns, service, port)));
 }
 
 static void
@@ -1881,6 +2124,8 @@ berth_api_server_new (BerthManager *manager, const gchar *user, const gchar *pas
   g_signal_connect_object (manager, "progress-changed", G_CALLBACK (on_progress_changed), self, 0);
   g_signal_connect_object (manager, "settings-changed", G_CALLBACK (on_settings_changed), self, 0);
   g_signal_connect_object (manager, "plugin-event", G_CALLBACK (on_plugin_event), self, 0);
+  g_signal_connect_object (manager, "kubernetes-state-changed",
+                           G_CALLBACK (on_kubernetes_state_changed), self, 0);
   g_signal_connect_object (manager, "update-state", G_CALLBACK (on_update_state), self, 0);
   return self;
 }

@@ -67,6 +67,22 @@ keeps_to (JsonObject *object, const BerthApiMember *members)
           if (node != NULL && type != G_TYPE_BOOLEAN)
             return FALSE;
           break;
+        case BERTH_API_MEMBER_PORT:
+          if (node != NULL
+              && (type != G_TYPE_INT64 || json_node_get_int (node) < 0
+                  || json_node_get_int (node) > 65535))
+            return FALSE;
+          break;
+        case BERTH_API_MEMBER_REQUIRED_PORT_OR_NAME:
+          if (type == G_TYPE_STRING)
+            {
+              if (json_node_get_string (node)[0] == '\0')
+                return FALSE;
+            }
+          else if (type != G_TYPE_INT64 || json_node_get_int (node) < 1
+                   || json_node_get_int (node) > 65535)
+            return FALSE;
+          break;
         default:
           g_assert_not_reached ();
         }
