@@ -127,7 +127,8 @@ update_available (JsonNode *latest)
 static void
 downloaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (BerthUpdates) self = user_data;
+  /* Held until the download is told of. */
+  G_GNUC_UNUSED g_autoptr (BerthUpdates) self = user_data;
   g_autoptr (GError) error = NULL;
   g_autofree gchar *path = NULL;
 

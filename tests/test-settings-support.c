@@ -90,7 +90,6 @@ test_update_refused (Fixture *fx, gconstpointer data)
     {
       g_autoptr (GError) error = NULL;
       g_autofree gchar *after = NULL;
-      g_auto (GStrv) changed = NULL;
 
       g_test_message ("update %s", refused[i].update);
       g_assert_false (berth_settings_update_from_json (settings, refused[i].update, NULL, &error));

@@ -55,7 +55,6 @@ test_refused (Fixture *f, gconstpointer data)
   g_autoptr (JsonNode) on = parse ("{\"application\": {\"updater\": {\"enabled\": true}}}");
   g_autoptr (JsonNode) off = parse ("{\"application\": {\"updater\": {\"enabled\": false}}}");
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *file = NULL;
 
   g_assert_false (berth_settings_get_boolean (settings, UPDATER));
   g_assert_false (berth_settings_update (settings, on, NULL, &error));

@@ -668,7 +668,6 @@ berth_k3s_assets_ensure_async (BerthK3sAssets *self, const gchar *version, const
                                GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
-  g_autoptr (GFile) checksums_file = NULL;
   EnsureData *data;
   BerthK3sVersion parsed;
   const gchar *normal_arch;

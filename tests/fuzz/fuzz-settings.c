@@ -216,7 +216,7 @@ fuzz_file (const gchar *dir, const uint8_t *data, size_t size, JsonNode *sent)
           /* Except a value this host does not support: it goes back to
            * its default, and is logged. */
           g_autoptr (JsonNode) expected = berth_settings_deep_copy (sent);
-          g_auto (GStrv) settled = berth_settings_settle_unsupported (expected, &host);
+          g_strfreev (berth_settings_settle_unsupported (expected, &host));
 
           berth_fuzz_json_assert_contains (loaded, expected, "");
           assert_getters_give (settings, expected);
