@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* berthd's API calls, one _async/_finish pair each: what berthd is, its
  * settings and its VM. Each is a request (berth-client-request.c) whose
  * answer the _finish reads into what the call returns. The routes are those

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Finding berthd: its credentials file, and launching it when none answers.
  *
  * berthd writes $XDG_DATA_HOME/berth/berth-engine.json when it listens,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* berthd's API calls for what runs in the VM: the engine's images,
  * Kubernetes' versions, services and forwards, and Berth's own updates. As
  * in berth-client-calls.c, each is a request whose answer the _finish

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* berthd's event stream, GET /v1/events (a WebSocket of JSON texts), turned
  * into BerthClient's typed signals. When the stream closes (berthd quit,
  * was killed or restarted), the client reconnects with a growing delay,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* JSON as libberth-client reads it from berthd and writes it to berthd:
  * bounded before json-glib sees it, and written as RFC 8259 text (json-glib
  * 1.6's generator writes U+001F raw inside strings, and 1e20 as "1e+20.0",

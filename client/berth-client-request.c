@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One request to berthd: credentials, the retry when berthd restarted, the
  * launch when none answers, and the answer read into JSON or an error in
  * BERTH_CLIENT_ERROR with berthd's own message. */

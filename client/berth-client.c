@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* BerthClient: the object, its properties and signals, and connecting.
  * The calls are in berth-client-calls.c, the requests under them in
  * berth-client-request.c, finding and launching berthd in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The container engine's sockets, as the manager forwards them from the guest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Not installed: the two ways berth-image-list.c reads a line, for the unit

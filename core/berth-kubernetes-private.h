@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The manager's Kubernetes steps: bringing Kubernetes up after the engine

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Not installed: the pieces of berth-settings.c that tests and the fuzz

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Sourced, not run: berthd and berthctl from a build tree rather than an
 # installation. $1 is the build directory, $2 the source tree; sets and
 # exports BERTH_PLUGIN_PATH (every plugin built there, then any already set),

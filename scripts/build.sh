@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Configures (once) and builds Berth into $BUILD_DIR (default: build).
 # Warnings are errors here, as in CI.
 set -eu

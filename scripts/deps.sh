@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs what building, running and testing Berth need, from the machine's
 # configured Debian sources, when any of it is missing. Idempotent and quiet
 # when everything is there.

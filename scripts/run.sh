@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Berth's main job from a fresh checkout: build it, start berthd and the VM
 # from the build tree, and show the state.
 set -eu

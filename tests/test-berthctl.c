@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berthctl end to end: the real binary, throwaway XDG directories, and what a
  * person sees on stdout and stderr. */
 /* posix_openpt() and its friends, for the terminal tests. */

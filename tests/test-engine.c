@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The engine socket probes and the wait for an engine, against pretend
  * engines on UNIX sockets: dockerd's /_ping, containerd's HTTP/2 greeting,
  * nothing listening, a socket that hangs up, a wrong answer, a cancel. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berth_json_parse(): RFC 8259 and nothing wider. Each refusal here is
  * something json-glib alone reads as another value. */
 #include "config.h"

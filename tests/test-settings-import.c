@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Rancher Desktop's settings, read into Berth's: which file is whose, what
  * each version carries over, and what is dropped, by name. The fixtures in
  * tests/settings/rd-*.json are files as Rancher Desktop writes them. */

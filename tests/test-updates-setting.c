@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* application.updater.enabled in a build without the updater (a
  * distribution's, -Dplugin_updater=disabled): only false is taken, with a
  * message saying where updates come from. Such a build's host info says

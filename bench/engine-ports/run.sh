@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # What a docker user waits for, through berthd and berthctl on the real VM:
 #   - `berthctl start --wait` until dockerd answers on the host's docker.sock;
 #   - a port that starts listening in the guest until it answers on the host's

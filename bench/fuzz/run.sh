@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # How fast the fuzz targets of tests/fuzz run and how far they get.
 #
 #   run.sh [-t MINUTES] [--build DIR]

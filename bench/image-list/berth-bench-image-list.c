@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* How long Berth takes to parse `docker images --format '{{json .}}'`
  * output: 10 000 lines in docker's own shape (the fields docker 28 prints,
  * varied sizes, dates, digests and <none> entries), parsed several times;

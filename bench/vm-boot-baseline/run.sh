@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Boot benchmark of Berth's guest image against the stock Debian boot.
 #
 #   run.sh [-n RUNS] [--baseline DIR] [--engine moby|containerd|none]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* bench/vm-start: how long the lima backend takes from start to SSH-ready,
  * with the guest image cached, as berthd runs it (the plugin module loaded
  * through libberth). Not a test: it prints figures.

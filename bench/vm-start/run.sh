@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Start → SSH-ready of Berth's lima backend, beside the naive baseline.
 #
 #   run.sh [-n RUNS] [--build DIR] [--image-cache DIR]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What libberth-client makes of each shape of event berthd sends (or will
  * send): client/berth-client-event.c, without a berthd. */
 #include "config.h"

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """libberth-client from Python, through its typelib (BerthClient-1), as a
 script would use it: berthd of the build tree ($BERTHD) with the test
 backend plugin ($BERTH_PLUGIN_PATH) in throwaway XDG directories; list the

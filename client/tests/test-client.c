@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libberth-client end to end: BerthClient against the real berthd of the
  * build tree, on a free port of 127.0.0.1, in throwaway XDG directories,
  * with the test backend plugin (tests/plugins/berth-test-good.c) from

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build Berth's guest image from Debian bookworm packages.
 #
 #   build-image.sh [--out DIR] [--arch amd64] [--baseline | --wsl] [--work DIR]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Print the SHA-256 over Berth's guest image recipe: every file under this
 # directory that the build reads, with its path and mode, so the hash (the
 # image cache key) changes whenever the recipe does.  It does not cover the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berthctl logs: the log files Berth keeps, listed, printed and followed.
  * Reading files needs no berthd, so this works when berthd does not start,
  * which is when logs are wanted most. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* berth-admin-helper: what Berth does as root, run through pkexec (polkit
  * action org.berth.admin-helper.docker-socket) for application.adminAccess.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the k3s binary, air-gap images and checksums of one release,
  * downloaded and verified, or taken from a directory the user has. */
 

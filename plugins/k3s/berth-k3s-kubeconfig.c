@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — Berth's cluster, user and context in the user's kubeconfig.
  *
  * The file is read and written with libyaml's document API: every node that

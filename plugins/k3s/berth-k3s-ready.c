@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — waiting for the Kubernetes API server, as Rancher Desktop's
  * waitForServerReady does: the TLS handshake must succeed with a certificate
  * that the cluster's CA signed, that names the address we dial and that is

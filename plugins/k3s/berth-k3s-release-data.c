@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — k3s release data: the channels document, GitHub's releases pages,
  * k3s-versions.json. */
 

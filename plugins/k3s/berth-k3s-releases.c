@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the k3s versions a user may pick: channels and GitHub releases,
  * cached in k3s-versions.json, with a bundled list for offline use. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — k3s version strings: parsing, order, the nearest listed one. */
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — cidata.iso: what the guest reads at boot (Lima's cidata contract,
  * cloud-init's NoCloud data source), written with libarchive. */
 

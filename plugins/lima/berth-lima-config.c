@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the configuration of one Lima-layout instance. */
 
 #include "config.h"

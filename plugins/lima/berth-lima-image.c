@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the guest image cache: build from the recipe, or download. */
 
 #include "config.h"

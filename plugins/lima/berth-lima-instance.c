@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — paths of a Lima-layout instance, names, and the SSH identity. */
 
 #include "config.h"

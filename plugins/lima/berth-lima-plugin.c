@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the QEMU backend in Lima's instance layout. */
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the guest's listening TCP ports, forwarded to 127.0.0.1. */
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — QEMU for the Lima-layout backend: finding it, its command line,
  * the accelerator and the boot mode. */
 

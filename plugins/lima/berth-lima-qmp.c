@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — a QMP client for QEMU's control socket. */
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — SSH into the guest through one ControlMaster connection. */
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — lima.yaml: written with libyaml's emitter, read back with its
  * parser into a bounded tree whose every value is type-checked. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the docker socket and kubeconfig in other WSL distributions. */
 
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — reading what wsl.exe prints. */
 
 #include "config.h"

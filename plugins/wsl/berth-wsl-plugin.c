@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the WSL 2 backend. */
 
 #include "config.h"

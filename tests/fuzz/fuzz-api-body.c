@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for API request bodies (frontends/daemon/
  * berth-api-server.c): the bytes are sent as the body of every route, read
  * as berthd reads it before the route runs (berth_api_server_read_body()),

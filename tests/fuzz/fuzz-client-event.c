@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for what libberth-client reads from berthd
  * (client/berth-client-event.c): the bytes are read as one event of
  * /v1/events, and as the credentials file berthd writes. Whatever comes in,

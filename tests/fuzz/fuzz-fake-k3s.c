@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for the fake k3s's readers (tests/k3s/fake-k3s/): an
  * HTTP request's head and its query, and the services file. The fake is
  * test code, but it reads what a client or a test sends it, and a crash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for Berth's block in a shell's startup file
  * (plugins/host/berth-host-rcfile.c). The input is the file, as the person
  * left it. Berth may refuse it (a block it cannot read, a file too large),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for image CLI output (core/berth-image-list.c): the bytes
  * are read as `docker images` / `nerdctl images` output, as a size, a
  * CreatedAt time, an image reference, a namespace and a scanner's report.

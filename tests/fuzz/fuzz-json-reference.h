@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
 /* A second reading of JSON text for the fuzz targets to hold Berth's against:

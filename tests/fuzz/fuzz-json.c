@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for berth_json_parse() (core/berth-json.c), the reader of
  * settings files, settings updates and API request bodies. The bytes are
  * read by it and by a second reader written apart (fuzz-json-reference.c):

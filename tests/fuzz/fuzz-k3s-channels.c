@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for k3s's channels document (update.k3s.io's
  * /v1-release/channels, or BERTH_K3S_CHANNELS_URL): the bytes are the
  * body. berth_k3s_channels_parse() must refuse it with an error or return

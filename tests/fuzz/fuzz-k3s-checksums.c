@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for a k3s release's checksum file (sha256sum-<arch>.txt,
  * from the release or from a directory the user gives): the bytes are the
  * file. berth_k3s_checksums_parse() must refuse it with an error that names

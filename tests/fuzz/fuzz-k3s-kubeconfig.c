@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for the user's kubeconfig as Berth reads and rewrites it
  * (plugins/k3s/berth-k3s-kubeconfig.c), and for k3s.yaml's credentials.
  * The input is the kubeconfig. Berth may refuse it, with an error; when it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for a page of GitHub's releases of k3s (the releases API,
  * or BERTH_K3S_RELEASES_URL) and for k3s-versions.json, which the same
  * bytes are also read as, and for the Link header, which they are also read

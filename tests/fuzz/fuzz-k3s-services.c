@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for the Kubernetes API's services as Berth reads them
  * (plugins/k3s/berth-k3s-services.c): the input is read both as a
  * ServiceList body and, line by line, as a watch stream. What is accepted

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for downloaded guest images: the bytes are the file at
  * virtualMachine.image.url (already checked against its sha256, but made by
  * whoever made it). berth_lima_image_from_download() must unpack a tar

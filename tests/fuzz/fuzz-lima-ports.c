@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for what the guest's port watcher prints: the bytes
  * arrive in chunks (the first byte picks the chunk size) and the reader
  * splits them into blocks. It may ignore input, with a warning; it must not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for what QEMU says on its QMP socket: a stand-in QEMU
  * sends the bytes (greeting, replies, events, garbage) and closes; the
  * client connects, negotiates and asks query-status. It may fail, with an

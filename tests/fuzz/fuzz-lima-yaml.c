@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for lima.yaml input (plugins/lima/berth-lima-yaml.c):
  * the bytes are parsed as lima.yaml, and what parses must be what the file
  * says and survive Berth's own round trip:

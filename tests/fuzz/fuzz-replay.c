@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Replays a fuzz target's corpus without libFuzzer: every file of each
  * directory given on the command line goes once through the target's
  * LLVMFuzzerTestOneInput(), as one GLib test case, so that the target's

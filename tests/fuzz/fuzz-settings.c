@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for settings input (core/berth-settings.c): the bytes are
  * an update (PUT /v1/settings, berthctl set) and a settings.json file, and
  * what is accepted must be kept exactly as it was sent:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for what an update check reads from servers
  * (plugins/updater/berth-updater-release.c): the upgrade responder's
  * answer, a GitHub release, a .sha512sum file and a version. The input is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for what wsl.exe prints and what plugins/wsl reads in a
  * distribution: the bytes are decoded (UTF-16LE or UTF-8) and read as a
  * `--list --verbose` listing, a `--list --quiet` one, `--status`, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A backend whose VM never boots: start reports some progress, then fails
  * the way a real VM does when its kernel panics. Stop and delete work. For
  * the manager's ERROR path; never installed. */

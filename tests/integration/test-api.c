@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berthd end to end: the real daemon from the build tree on a free port of
  * 127.0.0.1, throwaway XDG directories, the test backend plugin from
  * BERTH_PLUGIN_PATH, and what a client sees over HTTP and the WebSocket. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* BerthManager in process, with the test backends from BERTH_PLUGIN_PATH
  * (test-good) and from this directory (test-failstart): the state machine,
  * stop during start, failures, pending changes, the lock, resets, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The FAKE k3s release mirror of Berth's tests; see fake-mirror.sh for the
 layout it serves. Started by fake-mirror.sh, which makes its certificates."""
 

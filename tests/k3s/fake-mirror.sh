@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fake-mirror.sh DIR PORT — a FAKE k3s release mirror for Berth's tests.
 #
 # Serves, over HTTPS on 127.0.0.1:PORT (0: any free port), what Berth reads

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # make-fake-release.sh DIR VERSION [ARCH] [BINARY] — a FAKE k3s release for
 # tests, in the layout fake-mirror.sh serves: DIR/VERSION/ with the binary
 # (k3s, or k3s-arm64 for arm64), the air-gap images

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The shared test helpers do what the tests take for granted: a removal
  * that stays inside its tree, paths and settings under a throwaway root
  * whatever this process's environment says, and waits that end. */

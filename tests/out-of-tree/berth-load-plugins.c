@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Loads the plugins in one directory with Berth's loader, prints what
  * `berthctl plugins` would, and fails unless the named plugin loaded.
  * Usage: berth-load-plugins DIR NAME */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs this build into a throwaway DESTDIR, builds the plugin in
 # project/ against what was installed (berth-plugin.pc and the headers only),
 # installs it, and loads it with Berth's loader.

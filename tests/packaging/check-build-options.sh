@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # What a distribution packager sees, in TAP:
 # - every file `meson install` would install carries an install tag;
 # - -Dplugin_lima=disabled configures and builds on a machine without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A plugin whose setup refuses, as one would on a host it cannot serve. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A well-behaved plugin: a pretend VM (BerthBackend) whose start and stop walk
  * the state machine with progress, and an image processor that can only list
  * images, so every other image operation answers NOT_SUPPORTED.

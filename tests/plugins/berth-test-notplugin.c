@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Exports the right symbol and ABI but hands back a plain GObject type. */
 #include "config.h"
 

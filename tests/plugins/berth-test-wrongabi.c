@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A plugin built for another plugin ABI: the loader must refuse it without
  * creating an instance (the tests check that its class was never made). */
 #include "config.h"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Tests of the guest's init functions (rootfs/usr/lib/berth-guest/lib.sh) on
 # a scratch tree, without a VM: how lima.env, ssh_authorized_keys, user-data
 # and etc_environment from cidata end up in the guest's files, and what is

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The man pages against the programs they describe, in TAP: each renders
 # with man -l without a warning, and names every command of berthctl and
 # every long option that `--help` shows, so that a new command or option

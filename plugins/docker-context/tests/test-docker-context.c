@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berth-docker-context as berthd loads it, on a scratch docker configuration
  * directory ($DOCKER_CONFIG, or ~/.docker under a scratch $HOME) and a
  * scratch data directory: where the context is written and what it says,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* plugins/host through berthd and berthctl, as a person uses them: berthd
  * from the build tree with only berth-host loaded, in a throwaway home with
  * fake docker, systemctl and pkexec on PATH (each says it is a fake), the

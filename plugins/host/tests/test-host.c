@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* plugins/host as berthd loads it, in a throwaway home: the tools linked
  * for each application.pathManagementStrategy with the person's own files
  * kept, Berth's block in the shells' startup files added and removed byte

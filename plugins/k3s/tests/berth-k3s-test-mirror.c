@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The fake k3s release mirror, from plugins/k3s's tests. */
 
 #include "config.h"

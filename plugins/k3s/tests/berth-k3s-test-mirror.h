@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
 /* The fake k3s release mirror (tests/k3s/fake-mirror.sh) for plugins/k3s's

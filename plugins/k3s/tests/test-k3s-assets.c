@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* plugins/k3s: a release's assets — the checksum file, downloads verified
  * into the Lima-layout cache from the fake mirror (tests/k3s/fake-mirror.sh)
  * and its broken variants (a bad checksum, a truncated asset, a 500, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the k3s plugin puts into the guest and reads back from the API:
  * k3s' configuration for each engine and option, the scripts (as the
  * guest's sh reads them), the services of a recorded ServiceList and watch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Berth's entries in the user's kubeconfig, against files as kubectl writes
  * them and as people write them, read back by kubectl itself. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Waiting for the Kubernetes API server, against GnuTLS servers in this
  * process whose certificates are made for each case: a good one, one for
  * another address, one not valid yet, an expired one, one from another CA;

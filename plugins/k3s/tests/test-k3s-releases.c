@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* plugins/k3s: the k3s versions — parsing and order, the channels document,
  * GitHub's releases pages and their paging, k3s-versions.json, the bundled
  * list, what a kubernetes.version setting means, and refreshes against the

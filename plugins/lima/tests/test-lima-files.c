@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Tests of plugins/lima's file-making half: configuration, lima.yaml,
  * cidata.iso, instance paths, names and the SSH identity. */
 

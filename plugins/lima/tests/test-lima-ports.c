@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The guest's listening ports: what the watcher prints, how the host reads
  * it, which forwards it keeps, and the object driving a stand-in ssh. No
  * VM: test-lima-vm covers the real guest. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The lima backend's runtime pieces without a VM: QEMU's command line, the
  * boot mode and timeout rules, finding QEMU, the accelerator choice and its
  * cache (with a stand-in QEMU), QMP against a stand-in QEMU socket, SSH

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The VM suite: the lima plugin as berthd loads it, booting the real guest
  * under QEMU's TCG (KVM is never needed).
  *

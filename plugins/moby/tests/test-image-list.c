@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The image list parser and the checks image processors share
  * (core/berth-image-list.c): docker's recorded `images --digests --format
  * '{{json .}}'` output, empty, malformed and huge input, sizes and times as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berth-moby as berthd loads it, with a fake docker (tests/fake-docker)
  * named by $BERTH_DOCKER that answers from docker's recorded outputs and
  * records each command line: every operation's command line and result, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A pretend VM for the image tests: it starts and stops at once, and while
  * it runs the engine sockets a real VM forwards (docker.sock and
  * containerd.sock in the data directory) exist, as placeholder files the

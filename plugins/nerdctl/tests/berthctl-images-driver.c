@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `berthctl images …` on its own, for the image tests: berthctl's command
  * table is not this test's to change, and this runs the same function the
  * table calls. Usage: berthctl-images-driver images [SUBCOMMAND] [OPTION…] */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The image endpoints and `berthctl images`, end to end: berthd from the
  * build tree on a free port of 127.0.0.1, throwaway XDG directories, the
  * pretend VM (berth-test-imagevm) and berth-moby against the fake docker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* BerthManager and the image processors, in process: berth-moby and
  * berth-nerdctl against fake CLIs, with a pretend VM (berth-test-imagevm)
  * whose sockets exist while it runs. The processor follows

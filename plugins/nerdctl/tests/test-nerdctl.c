@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berth-nerdctl as berthd loads it. nerdctl cannot be had on this machine,
  * so a fake nerdctl (tests/fake-nerdctl) named by $BERTH_NERDCTL answers
  * from outputs written in nerdctl's documented `--format '{{json .}}'`

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A FAKE upgrade responder and GitHub releases API, for Berth's updater tests.
 
 It is not Longhorn's upgrade-responder nor GitHub: it answers the few requests

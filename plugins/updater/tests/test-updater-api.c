@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Berth's updates end to end: berthd from this build with the updater
  * module, asked through berthctl and watched on /v1/events, against the
  * fake responder and releases API (fake-update-server.py) over HTTPS with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What wsl.exe prints, read as plugins/wsl reads it: UTF-16LE with and
  * without a byte order mark, UTF-8 (WSL_UTF8=1), listings with odd names,
  * --status of a working WSL 2 and of WSL 1 only, os-release, versions and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* berth-wsl as berthd loads it, against the fake wsl.exe (tests/fake-wsl),
  * which keeps its distributions in a scratch directory and runs --exec
  * commands with the imported tarball as their root. The tarball is made

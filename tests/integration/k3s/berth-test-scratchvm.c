@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A pretend VM whose guest is a scratch directory on the host, for the
  * Kubernetes tests that need no QEMU. It starts and stops at once. exec,
  * write_file and copy_in run for real on the host, with the guest's paths

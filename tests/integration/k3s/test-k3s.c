@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Kubernetes end to end without a VM: berthd from the build tree with
  * berth-k3s and the test backend berth-test-scratchvm, whose "guest" is a
  * scratch directory on the host; the fake k3s release mirror

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The part of the Kubernetes API the fake k3s answers: health and version
  * for anyone, and for the cluster's admin (the client certificate of
  * k3s.yaml) discovery (/api, /apis, /api/v1), its one node, its namespaces

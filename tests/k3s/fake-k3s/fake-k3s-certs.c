@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The fake k3s's certificates: a cluster CA kept across restarts (as k3s
  * keeps its own under server/tls), the admin's client certificate, and a
  * serving certificate made at every start for the addresses it answers on;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The fake k3s's HTTP/1.1 request reader: enough of RFC 9112 for kubectl
  * and libsoup (request line, a few headers, Content-Length bodies). */
 #include "fake-k3s.h"

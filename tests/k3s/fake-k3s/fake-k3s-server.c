@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `k3s server` of the fake: its configuration as k3s reads it (flags, then
  * the config file's keys), the certificates, k3s.yaml, and a TLS listener
  * with a thread per connection. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The fake cluster's services: the cluster's own default/kubernetes and
  * those a test writes into the services file, a line each. A thread watches
  * the file; what changed becomes watch events with rising resource versions,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The tools k3s bundles, as the fake plays them: kubectl's port-forward
  * (which Berth uses to forward a service) listens where kubectl would and
  * answers each connection with a banner; crictl and ctr say they are fakes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The fake k3s's small helpers: a growing buffer, JSON strings, base64,
  * files under its root, times. */
 #include "fake-k3s.h"

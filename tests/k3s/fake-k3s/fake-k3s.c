@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A FAKE k3s for Berth's tests. Like k3s it is one program that is also
  * kubectl, crictl and ctr when called by those names (the install makes
  * them links to it). `k3s server` makes a cluster CA and certificates,

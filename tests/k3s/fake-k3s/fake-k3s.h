@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
 /* A FAKE k3s for Berth's tests: one program that the plugin installs as it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The smallest useful plugin: an Integration that reports one entry. */
 #include <berth.h>
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Berth guest: functions shared by the fast path (boot, shutdown) and the
 # baseline image's systemd units.  Sourced by scripts that run under
 # busybox sh: its applets (mount, mkdir, ip, sed, ...) run without an exec,
