@@ -242,5 +242,95 @@ else
   ok "without etc_environment sshd sets nothing"
 fi
 
+# --- proxy.env ------------------------------------------------------------------
+
+cat >"$LIMA_CIDATA_MNT/proxy.env" <<'EOF'
+# Written by Berth at each start
+HTTPS_PROXY='http://10.0.2.2:3128'
+https_proxy='http://10.0.2.2:3128'
+NO_PROXY='127.0.0.1,it'\''s'
+EOF
+install_proxy_env
+check "proxy.env is copied for the engine and k3s" "$(cat "$LIMA_CIDATA_MNT/proxy.env")" \
+  "$(cat "$BERTH_PROXY_ENV")"
+check "proxy.env mode" 644 "$(stat -c %a "$BERTH_PROXY_ENV")"
+check "proxy.env as the engine reads it" "http://10.0.2.2:3128|127.0.0.1,it's" \
+  "$(load_proxy_env && printf '%s|%s' "$HTTPS_PROXY" "$NO_PROXY")"
+check "proxy.env is not read into the caller's shell" "" "${HTTPS_PROXY:-}"
+rm "$LIMA_CIDATA_MNT/proxy.env"
+install_proxy_env
+if [ -e "$BERTH_PROXY_ENV" ]; then
+  not_ok "without cidata's proxy.env the guest's goes"
+else
+  ok "without cidata's proxy.env the guest's goes"
+fi
+
+# --- CA certificates ---------------------------------------------------------------
+
+# A stand-in for update-ca-certificates (a fake: it only counts its calls,
+# and fails when asked to), and a packaged store holding certificate "one",
+# wrapped at another width than the host writes it.
+BERTH_UPDATE_CA=$SCRATCH/fake-update-ca-certificates
+cat >"$BERTH_UPDATE_CA" <<EOF
+#!/bin/sh
+echo "fake update-ca-certificates: called" >>"$SCRATCH/update-calls"
+if [ -e "$SCRATCH/update-fails" ]; then
+  echo "fake update-ca-certificates: failing as the test asked" >&2
+  exit 1
+fi
+EOF
+chmod +x "$BERTH_UPDATE_CA"
+mkdir -p "$BERTH_PACKAGED_CA/mozilla"
+printf -- '-----BEGIN CERTIFICATE-----\nQUFBQUJC\nQkJDQ0ND\n-----END CERTIFICATE-----\n' \
+  >"$BERTH_PACKAGED_CA/mozilla/One.crt"
+one='-----BEGIN CERTIFICATE-----
+QUFBQUJCQkJDQ0ND
+-----END CERTIFICATE-----'
+two='-----BEGIN CERTIFICATE-----
+RERERA==
+-----END CERTIFICATE-----'
+three='-----BEGIN CERTIFICATE-----
+RUVFRQ==
+-----END CERTIFICATE-----'
+update_calls ()
+{
+  if [ -f "$SCRATCH/update-calls" ]; then
+    wc -l <"$SCRATCH/update-calls" | tr -d ' '
+  else
+    echo 0
+  fi
+}
+printf '%s\r\n%s\n%s\n%s\n' "$one" "$two" "$three" "$two" >"$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+check "CA certificates: the guest's own and repeats are left out" "berth-0001.crt berth-0002.crt" \
+  "$(cd "$BERTH_CA_DIR" && echo *.crt)"
+check "CA certificates: one a file" "$two" "$(cat "$BERTH_CA_DIR/berth-0001.crt")"
+check "CA certificates: the second" "$three" "$(cat "$BERTH_CA_DIR/berth-0002.crt")"
+check "CA certificates: update-ca-certificates ran" 1 "$(update_calls)"
+install_ca_certificates
+check "CA certificates: unchanged, update-ca-certificates does not run again" 1 "$(update_calls)"
+printf '%s\n' "$three" >"$LIMA_CIDATA_MNT/ca-certificates.pem"
+: >"$SCRATCH/update-fails"
+clear_console
+install_ca_certificates
+check "CA certificates: changed, the old ones go" "berth-0001.crt" \
+  "$(cd "$BERTH_CA_DIR" && echo *.crt)"
+check_console "CA certificates: a failed update is reported" "update-ca-certificates failed"
+rm "$SCRATCH/update-fails"
+install_ca_certificates
+check "CA certificates: after a failed update the next boot tries again" 3 "$(update_calls)"
+install_ca_certificates
+check "CA certificates: and then rests" 3 "$(update_calls)"
+rm "$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+if [ -e "$BERTH_CA_DIR" ]; then
+  not_ok "CA certificates: without cidata's bundle Berth's go"
+else
+  ok "CA certificates: without cidata's bundle Berth's go"
+fi
+check "CA certificates: and the store is updated" 4 "$(update_calls)"
+install_ca_certificates
+check "CA certificates: none before, none now, nothing runs" 4 "$(update_calls)"
+
 echo "1..$count"
 [ "$failed" -eq 0 ]

@@ -17,6 +17,11 @@ BERTH_PROVISION_LOG=$BERTH_ROOT/var/log/berth-provision.log
 BERTH_RUN=/run/berth-guest
 BERTH_GUEST_LIB=/usr/lib/berth-guest
 BERTH_SSHD_ENV=$BERTH_ROOT/etc/ssh/sshd_config.d/50-berth-environment.conf
+# The host's CA certificates, one file each, and its proxy environment.
+BERTH_CA_DIR=$BERTH_ROOT/usr/local/share/ca-certificates/berth
+BERTH_PACKAGED_CA=$BERTH_ROOT/usr/share/ca-certificates
+BERTH_PROXY_ENV=$BERTH_ROOT/etc/berth/proxy.env
+BERTH_UPDATE_CA=${BERTH_UPDATE_CA:-update-ca-certificates}
 LIMA_CIDATA_MNT=/mnt/lima-cidata
 MODPROBE=/usr/sbin/modprobe
 CR=$(printf '\r')
@@ -495,6 +500,101 @@ apply_etc_environment ()
   fi
 }
 
+# cidata's proxy.env (the host's proxy environment, POSIX shell assignments
+# written by the host) becomes /etc/berth/proxy.env, which the engine and
+# k3s read with `set -a; . /etc/berth/proxy.env; set +a`.  Without one the
+# file goes: a host that wrote none gave no proxy.
+install_proxy_env ()
+{
+  source=$LIMA_CIDATA_MNT/proxy.env
+  if [ ! -f "$source" ]; then
+    rm -f "$BERTH_PROXY_ENV"
+    return 0
+  fi
+  mkdir -p "${BERTH_PROXY_ENV%/*}"
+  if cp "$source" "$BERTH_PROXY_ENV.new" && chmod 0644 "$BERTH_PROXY_ENV.new" &&
+    mv -f "$BERTH_PROXY_ENV.new" "$BERTH_PROXY_ENV"; then
+    log "proxy environment: $(grep -c '^[A-Za-z_]*=' "$BERTH_PROXY_ENV") variables"
+  else
+    rm -f "$BERTH_PROXY_ENV.new"
+    warn "could not write $BERTH_PROXY_ENV: the engine starts without the host's proxy"
+  fi
+}
+
+# Exports what /etc/berth/proxy.env sets, when there is one.
+load_proxy_env ()
+{
+  [ -f "$BERTH_PROXY_ENV" ] || return 0
+  set -a
+  # shellcheck disable=SC1090 # written by install_proxy_env
+  . "$BERTH_PROXY_ENV"
+  set +a
+}
+
+# Splits the PEM bundle $1 into DIR/berth-NNNN.crt files, one certificate
+# each, leaving out those the guest's ca-certificates package has already
+# (the same base64, however it is wrapped).  Prints how many it wrote.
+split_ca_bundle ()
+{
+  bundle=$1
+  dir=$2
+  set -- "$BERTH_PACKAGED_CA"/*/*.crt
+  [ -e "$1" ] || set --
+  awk -v bundle="$bundle" -v dir="$dir" '
+    { sub(/\r$/, "") }
+    FNR == 1 { ours = (FILENAME == bundle) }
+    /^-----BEGIN CERTIFICATE-----$/ { inside = 1; body = ""; text = $0 "\n"; next }
+    inside && /^-----END CERTIFICATE-----$/ {
+      inside = 0
+      text = text $0 "\n"
+      if (!ours) { packaged[body] = 1; next }
+      if (body in packaged || body in written) next
+      written[body] = 1
+      n++
+      file = sprintf("%s/berth-%04d.crt", dir, n)
+      printf "%s", text > file
+      close(file)
+      next
+    }
+    inside { body = body $0; text = text $0 "\n" }
+    END { print n + 0 }
+  ' "$@" "$bundle"
+}
+
+# cidata's ca-certificates.pem (the host's CA certificates and the user's)
+# goes into the guest's trust store, under $BERTH_CA_DIR, before the engine
+# starts: dockerd and containerd read /etc/ssl/certs/ca-certificates.crt.
+# update-ca-certificates runs only when the bundle changed since the last
+# boot that installed it (or when it is gone, to take Berth's out again).
+install_ca_certificates ()
+{
+  source=$LIMA_CIDATA_MNT/ca-certificates.pem
+  installed=$BERTH_CA_DIR/.installed.pem
+  if [ -f "$source" ]; then
+    if cmp -s "$source" "$installed"; then
+      log "CA certificates: unchanged since the last boot"
+      return 0
+    fi
+  elif [ ! -d "$BERTH_CA_DIR" ]; then
+    return 0
+  fi
+  rm -rf "$BERTH_CA_DIR"
+  if [ -f "$source" ]; then
+    mkdir -p "$BERTH_CA_DIR"
+    if ! added=$(split_ca_bundle "$source" "$BERTH_CA_DIR"); then
+      warn "could not read the CA certificates of cidata's ca-certificates.pem: the guest trusts only its own"
+      rm -rf "$BERTH_CA_DIR"
+      added=0
+    fi
+  fi
+  if "$BERTH_UPDATE_CA" >>"$BERTH_LOG" 2>&1; then
+    [ ! -d "$BERTH_CA_DIR" ] || cp "$source" "$installed"
+    log "CA certificates: ${added:-0} of the host's are not the guest's own and were added"
+  else
+    warn "update-ca-certificates failed (see $BERTH_LOG): the host's CA certificates may not be trusted"
+  fi
+}
+
 # One host key, ed25519, made on the first boot and kept on the root disk.
 make_host_key ()
 {
@@ -564,16 +664,20 @@ start_engine ()
 {
   engine=$1
   [ "$engine" != none ] || return 0
-  if [ "$engine" = moby ]; then
-    setsid containerd --config "$BERTH_GUEST_LIB/containerd-for-dockerd.toml" \
-      >>/var/log/containerd.log 2>&1 </dev/null &
-  else
-    setsid containerd >>/var/log/containerd.log 2>&1 </dev/null &
-  fi
-  if [ "$engine" = moby ]; then
-    setsid dockerd --containerd=/run/containerd/containerd.sock \
-      --group=docker >>/var/log/dockerd.log 2>&1 </dev/null &
-  fi
+  # Pulls go through the host's proxy, when it has one.
+  (
+    load_proxy_env
+    if [ "$engine" = moby ]; then
+      setsid containerd --config "$BERTH_GUEST_LIB/containerd-for-dockerd.toml" \
+        >>/var/log/containerd.log 2>&1 </dev/null &
+    else
+      setsid containerd >>/var/log/containerd.log 2>&1 </dev/null &
+    fi
+    if [ "$engine" = moby ]; then
+      setsid dockerd --containerd=/run/containerd/containerd.sock \
+        --group=docker >>/var/log/dockerd.log 2>&1 </dev/null &
+    fi
+  )
   log "started $engine"
 }
 
