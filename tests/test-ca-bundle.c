@@ -8,50 +8,20 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 
 #include "berth-ca-bundle.h"
 #include "berth-error.h"
+#include "berth-test-certs.h"
 #include "berth-test-util.h"
 
-/* A self-signed CA certificate named @cn, as PEM; its DER in @der_out. */
+/* A CA certificate named @cn, as PEM; its DER in @der_out. */
 static gchar *
 make_ca (const gchar *cn, GBytes **der_out)
 {
-  static guchar serial = 1;
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_datum_t out = { NULL, 0 };
-  time_t now = time (NULL);
-  gchar *pem;
+  g_autoptr (BerthTestIdentity) ca = berth_test_identity_new (cn, NULL, NULL);
 
-  g_assert_cmpint (gnutls_x509_privkey_init (&key), ==, 0);
-  g_assert_cmpint (gnutls_x509_privkey_generate (
-                       key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0),
-                   ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_version (crt, 3), ==, 0);
-  serial++;
-  g_assert_cmpint (gnutls_x509_crt_set_serial (crt, &serial, 1), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_activation_time (crt, now - 3600), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (crt, now + 86400), ==, 0);
-  g_assert_cmpint (
-      gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen (cn)), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_key (crt, key), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_basic_constraints (crt, 1, -1), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_KEY_CERT_SIGN), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0), ==, 0);
-
-  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_DER, &out), ==, 0);
-  *der_out = g_bytes_new (out.data, out.size);
-  gnutls_free (out.data);
-  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &out), ==, 0);
-  pem = g_strndup ((const gchar *)out.data, out.size);
-  gnutls_free (out.data);
-  gnutls_x509_crt_deinit (crt);
-  gnutls_x509_privkey_deinit (key);
-  return pem;
+  *der_out = berth_test_identity_cert_der (ca);
+  return berth_test_identity_cert_pem (ca);
 }
 
 typedef struct
