@@ -270,6 +270,7 @@ berth_ca_bundle_load_file (const gchar *path, GError **error)
   struct stat info;
   gssize got;
   gsize length = 0;
+  gsize capacity;
   int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -302,11 +303,12 @@ berth_ca_bundle_load_file (const gchar *path, GError **error)
                    path, (gint64)info.st_size, BERTH_CA_BUNDLE_MAX_BYTES);
       return NULL;
     }
-  /* One byte more than allowed: a file that grew meanwhile is noticed. */
-  data = g_malloc (BERTH_CA_BUNDLE_MAX_BYTES + 1);
-  while (length <= BERTH_CA_BUNDLE_MAX_BYTES)
+  /* One byte more than it was: a file that grew meanwhile is noticed. */
+  capacity = (gsize)info.st_size + 1;
+  data = g_malloc (capacity);
+  while (length < capacity)
     {
-      got = read (fd, data + length, BERTH_CA_BUNDLE_MAX_BYTES + 1 - length);
+      got = read (fd, data + length, capacity - length);
       if (got < 0 && errno == EINTR)
         continue;
       if (got < 0)
@@ -323,11 +325,10 @@ berth_ca_bundle_load_file (const gchar *path, GError **error)
       length += (gsize)got;
     }
   close (fd);
-  if (length > BERTH_CA_BUNDLE_MAX_BYTES)
+  if (length == capacity)
     {
-      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_DATA,
-                   "%s is more than the %d bytes a file of CA certificates may be", path,
-                   BERTH_CA_BUNDLE_MAX_BYTES);
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
+                   "%s changed while Berth read it; try again once it is written", path);
       return NULL;
     }
   return berth_ca_bundle_parse (data, length, path, error);

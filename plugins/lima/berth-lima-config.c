@@ -199,9 +199,8 @@ berth_lima_config_new_from_settings (const gchar *name, BerthSettings *settings,
   config->accel = g_strdup (string_setting (settings, "virtualMachine.accel", "auto"));
   g_free (config->container_engine);
   config->container_engine = g_strdup (string_setting (settings, "containerEngine.name", "moby"));
-  if (string_setting (settings, "virtualMachine.caCertificates.file", NULL) != NULL)
-    config->ca_certificates_file
-        = g_strdup (string_setting (settings, "virtualMachine.caCertificates.file", NULL));
+  config->ca_certificates_file
+      = g_strdup (string_setting (settings, "virtualMachine.caCertificates.file", NULL));
   config->proxy_from_host = berth_settings_get_boolean (settings, "virtualMachine.proxy.fromHost");
 
   /* Root and names the guest refuses get Berth's own guest user, as Lima
