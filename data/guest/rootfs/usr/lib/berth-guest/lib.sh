@@ -19,9 +19,8 @@ BERTH_GUEST_LIB=/usr/lib/berth-guest
 BERTH_SSHD_ENV=$BERTH_ROOT/etc/ssh/sshd_config.d/50-berth-environment.conf
 # The host's CA certificates, one file each, and its proxy environment.
 BERTH_CA_DIR=$BERTH_ROOT/usr/local/share/ca-certificates/berth
-BERTH_PACKAGED_CA=$BERTH_ROOT/usr/share/ca-certificates
+BERTH_CA_BUNDLE=$BERTH_ROOT/etc/ssl/certs/ca-certificates.crt
 BERTH_PROXY_ENV=$BERTH_ROOT/etc/berth/proxy.env
-BERTH_UPDATE_CA=${BERTH_UPDATE_CA:-update-ca-certificates}
 LIMA_CIDATA_MNT=/mnt/lima-cidata
 MODPROBE=/usr/sbin/modprobe
 CR=$(printf '\r')
@@ -531,25 +530,21 @@ load_proxy_env ()
   set +a
 }
 
-# Splits the PEM bundle $1 into DIR/berth-NNNN.crt files, one certificate
-# each, leaving out those the guest's ca-certificates package has already
-# (the same base64, however it is wrapped).  Prints how many it wrote.
+# Splits the PEM bundle $1 into $2/berth-NNNN.crt files, one certificate
+# each, leaving out those the PEM bundle $3 holds already (the same base64,
+# however it is wrapped) and repeats.  Prints how many it wrote.
 split_ca_bundle ()
 {
-  bundle=$1
-  dir=$2
-  set -- "$BERTH_PACKAGED_CA"/*/*.crt
-  [ -e "$1" ] || set --
-  awk -v bundle="$bundle" -v dir="$dir" '
+  awk -v bundle="$1" -v dir="$2" '
     { sub(/\r$/, "") }
     FNR == 1 { ours = (FILENAME == bundle) }
     /^-----BEGIN CERTIFICATE-----$/ { inside = 1; body = ""; text = $0 "\n"; next }
     inside && /^-----END CERTIFICATE-----$/ {
       inside = 0
       text = text $0 "\n"
-      if (!ours) { packaged[body] = 1; next }
-      if (body in packaged || body in written) next
-      written[body] = 1
+      if (!ours) { known[body] = 1; next }
+      if (body in known) next
+      known[body] = 1
       n++
       file = sprintf("%s/berth-%04d.crt", dir, n)
       printf "%s", text > file
@@ -558,18 +553,24 @@ split_ca_bundle ()
     }
     inside { body = body $0; text = text $0 "\n" }
     END { print n + 0 }
-  ' "$@" "$bundle"
+  ' "$3" "$1"
 }
 
 # cidata's ca-certificates.pem (the host's CA certificates and the user's)
-# goes into the guest's trust store, under $BERTH_CA_DIR, before the engine
-# starts: dockerd and containerd read /etc/ssl/certs/ca-certificates.crt.
-# update-ca-certificates runs only when the bundle changed since the last
-# boot that installed it (or when it is gone, to take Berth's out again).
+# goes into the guest's trust store before the engine starts: those the
+# guest does not trust already, one file each in $BERTH_CA_DIR, and between
+# "# BERTH-BEGIN" and "# BERTH-END" at the end of the bundle that dockerd,
+# containerd and k3s (Go) and OpenSSL read, which replaces the previous
+# boot's.  Not update-ca-certificates: it takes minutes under TCG (a few
+# processes for each of the ~140 certificates), while this is one sed and
+# one awk; should it run later (a ca-certificates upgrade), it finds the
+# files in $BERTH_CA_DIR.  Nothing is done when the bundle is the one the
+# last boot installed.
 install_ca_certificates ()
 {
   source=$LIMA_CIDATA_MNT/ca-certificates.pem
   installed=$BERTH_CA_DIR/.installed.pem
+  new=$BERTH_CA_BUNDLE.berth-new
   if [ -f "$source" ]; then
     if cmp -s "$source" "$installed"; then
       log "CA certificates: unchanged since the last boot"
@@ -579,19 +580,35 @@ install_ca_certificates ()
     return 0
   fi
   rm -rf "$BERTH_CA_DIR"
+  if [ -f "$BERTH_CA_BUNDLE" ]; then
+    sed '/^# BERTH-BEGIN$/,/^# BERTH-END$/d' "$BERTH_CA_BUNDLE" >"$new"
+  else
+    mkdir -p "${BERTH_CA_BUNDLE%/*}"
+    : >"$new"
+  fi
+  added=0
   if [ -f "$source" ]; then
     mkdir -p "$BERTH_CA_DIR"
-    if ! added=$(split_ca_bundle "$source" "$BERTH_CA_DIR"); then
-      warn "could not read the CA certificates of cidata's ca-certificates.pem: the guest trusts only its own"
+    if ! added=$(split_ca_bundle "$source" "$BERTH_CA_DIR" "$new"); then
+      warn "could not read cidata's ca-certificates.pem: the guest trusts only its own CA certificates"
       rm -rf "$BERTH_CA_DIR"
       added=0
     fi
   fi
-  if "$BERTH_UPDATE_CA" >>"$BERTH_LOG" 2>&1; then
+  if [ "$added" -gt 0 ]; then
+    {
+      echo "# BERTH-BEGIN"
+      echo "# The host's CA certificates, from Berth (replaced when they change)"
+      cat "$BERTH_CA_DIR"/berth-*.crt
+      echo "# BERTH-END"
+    } >>"$new"
+  fi
+  if chmod 0644 "$new" && mv -f "$new" "$BERTH_CA_BUNDLE"; then
     [ ! -d "$BERTH_CA_DIR" ] || cp "$source" "$installed"
-    log "CA certificates: ${added:-0} of the host's are not the guest's own and were added"
+    log "CA certificates: $added of the host's were not the guest's own and are trusted now"
   else
-    warn "update-ca-certificates failed (see $BERTH_LOG): the host's CA certificates may not be trusted"
+    rm -f "$new"
+    warn "could not write $BERTH_CA_BUNDLE: the host's CA certificates are not trusted"
   fi
 }
 
