@@ -74,6 +74,11 @@ static const BerthSettingSpec settings_schema[] = {
     "Guest image to boot instead of the built-in one (https, http or file URL)" },
   { "virtualMachine.image.sha256", BERTH_SETTING_STRING, NULL, 0, 0, RESET,
     "SHA-256 of the image at virtualMachine.image.url, 64 hex digits" },
+  /* The backend puts both into the VM at each start, before the engine. */
+  { "virtualMachine.caCertificates.file", BERTH_SETTING_STRING, NULL, 0, 0, RESTART,
+    "PEM file of CA certificates the VM trusts besides this host's; \"\" for none" },
+  { "virtualMachine.proxy.fromHost", BERTH_SETTING_BOOLEAN, NULL, 0, 0, RESTART,
+    "Give the VM's engine and Kubernetes this host's HTTP_PROXY, HTTPS_PROXY and NO_PROXY" },
   { "kubernetes.enabled", BERTH_SETTING_BOOLEAN, NULL, 0, 0, RESTART,
     "Run Kubernetes (k3s) in the VM" },
   { "kubernetes.version", BERTH_SETTING_STRING, NULL, 0, 0, RESTART,
@@ -518,6 +523,8 @@ berth_settings_new_defaults (const BerthHostInfo *host)
   set_string (root, "virtualMachine.mount.type", "9p");
   set_string (root, "virtualMachine.image.url", "");
   set_string (root, "virtualMachine.image.sha256", "");
+  set_string (root, "virtualMachine.caCertificates.file", "");
+  set_boolean (root, "virtualMachine.proxy.fromHost", TRUE);
 
   set_boolean (root, "kubernetes.enabled", FALSE);
   set_string (root, "kubernetes.version", "");
@@ -772,6 +779,17 @@ validate_string_value (const BerthSettingSpec *spec, const gchar *value, GError 
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
                    "virtualMachine.image.sha256: %s is not a SHA-256 digest; expected 64 "
                    "hexadecimal digits, or \"\" when virtualMachine.image.url is \"\"",
+                   quoted);
+      return FALSE;
+    }
+  if (g_str_equal (spec->path, "virtualMachine.caCertificates.file"))
+    {
+      if (value[0] == '\0' || g_path_is_absolute (value))
+        return TRUE;
+      quoted = quote_name (value);
+      g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
+                   "virtualMachine.caCertificates.file: %s is not an absolute path; name a PEM "
+                   "file of CA certificates by its full path, or \"\" for none",
                    quoted);
       return FALSE;
     }

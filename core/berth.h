@@ -22,3 +22,5 @@
 #include "berth-integration.h"
 #include "berth-updater.h"
 #include "berth-manager.h"
+#include "berth-ca-bundle.h"
+#include "berth-proxy-env.h"

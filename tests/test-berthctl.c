@@ -389,6 +389,11 @@ test_lifecycle (Fixture *f, gconstpointer data)
 {
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autofree gchar *credentials = credentials_path (f);
+  g_autofree gchar *docker_socket
+      = g_build_filename (f->root, "share", "berth", "docker.sock", NULL);
+  g_autofree gchar *docker_socket_line = g_strconcat (docker_socket, "\n", NULL);
+  g_autofree gchar *docker_line = g_strdup_printf (
+      "\ndocker             DOCKER_HOST=unix://%s docker COMMAND\n", docker_socket);
   JsonObject *o;
   Run r;
 
@@ -420,6 +425,12 @@ test_lifecycle (Fixture *f, gconstpointer data)
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "vmState"));
   g_assert_nonnull (strstr (r.out, "STARTED"));
+  /* With dockerd running, info says how other tools reach it. */
+  g_assert_nonnull (strstr (r.out, docker_line));
+  run_clear (&r);
+  r = berthctl (f, "info", "--field", "dockerSocket", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.out, ==, docker_socket_line);
   run_clear (&r);
 
   /* A second start finds the running berthd and does not start another. */
@@ -433,6 +444,11 @@ test_lifecycle (Fixture *f, gconstpointer data)
   run_clear (&r);
   r = berthctl (f, "info", "--field", "vmState", NULL);
   g_assert_cmpstr (r.out, ==, "STOPPED\n");
+  run_clear (&r);
+  r = berthctl (f, "info", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "dockerSocket"));
+  g_assert_null (strstr (r.out, "DOCKER_HOST"));
   run_clear (&r);
 
   r = berthctl (f, "shutdown", NULL);

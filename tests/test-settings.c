@@ -242,6 +242,9 @@ test_defaults_values (Fixture *fx, gconstpointer data)
   g_assert_cmpint (berth_settings_get_int (settings, "virtualMachine.diskSizeGiB"), ==, 100);
   g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.image.url"), ==, "");
   g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.image.sha256"), ==, "");
+  g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.caCertificates.file"), ==,
+                   "");
+  g_assert_true (berth_settings_get_boolean (settings, "virtualMachine.proxy.fromHost"));
   g_assert_true (berth_settings_get_boolean (settings, "images.showAll"));
   g_assert_cmpstr (berth_settings_get_string (settings, "images.namespace"), ==, "k8s.io");
   g_assert_false (
@@ -301,6 +304,8 @@ test_schema (void)
     { "virtualMachine.accel", BERTH_SETTING_EFFECT_RESTART },
     { "virtualMachine.image.url", BERTH_SETTING_EFFECT_RESET },
     { "virtualMachine.image.sha256", BERTH_SETTING_EFFECT_RESET },
+    { "virtualMachine.caCertificates.file", BERTH_SETTING_EFFECT_RESTART },
+    { "virtualMachine.proxy.fromHost", BERTH_SETTING_EFFECT_RESTART },
     { "kubernetes.enabled", BERTH_SETTING_EFFECT_RESTART },
     { "kubernetes.version", BERTH_SETTING_EFFECT_RESTART },
     { "kubernetes.port", BERTH_SETTING_EFFECT_RESTART },
@@ -312,7 +317,7 @@ test_schema (void)
     { "containerEngine.dockerContext.makeCurrent", BERTH_SETTING_EFFECT_NONE },
   };
 
-  g_assert_cmpuint (n, ==, 28);
+  g_assert_cmpuint (n, ==, 30);
   for (gsize h = 0; h < G_N_ELEMENTS (hosts); h++)
     {
       g_autoptr (JsonNode) defaults = berth_settings_new_defaults (&hosts[h]);
@@ -1315,6 +1320,12 @@ test_validation_messages (Fixture *fx, gconstpointer data)
     { "{\"virtualMachine\":{\"image\":{\"sha256\":\"abc\"}}}", BERTH_ERROR_INVALID_SETTING,
       "virtualMachine.image.sha256: \"abc\" is not a SHA-256 digest; expected 64 hexadecimal "
       "digits" },
+    { "{\"virtualMachine\":{\"caCertificates\":{\"file\":\"certs/corp.pem\"}}}",
+      BERTH_ERROR_INVALID_SETTING,
+      "virtualMachine.caCertificates.file: \"certs/corp.pem\" is not an absolute path; name a "
+      "PEM file of CA certificates by its full path, or \"\" for none" },
+    { "{\"virtualMachine\":{\"proxy\":{\"fromHost\":\"yes\"}}}", BERTH_ERROR_INVALID_SETTING,
+      "virtualMachine.proxy.fromHost" },
     { "{\"images\":{\"namespace\":\"Bad Name\"}}", BERTH_ERROR_INVALID_SETTING,
       "images.namespace: \"Bad Name\" is not a containerd namespace" },
     /* sizes */
@@ -1374,6 +1385,8 @@ test_validation_accepts (Fixture *fx, gconstpointer data)
     "{\"virtualMachine\":{\"image\":{\"url\":\"file:///guest.qcow2\"}}}",
     "{\"virtualMachine\":{\"image\":{\"url\":\"\",\"sha256\":\"\"}}}",
     "{\"images\":{\"namespace\":\"buildkit_history-2\"}}",
+    "{\"virtualMachine\":{\"caCertificates\":{\"file\":\"/etc/corp/root-ca.pem\"}}}",
+    "{\"virtualMachine\":{\"proxy\":{\"fromHost\":false}}}",
     "{\"version\":5,\"kubernetes\":{\"port\":1}}",
     "{}",
   };
@@ -1391,6 +1404,9 @@ test_validation_accepts (Fixture *fx, gconstpointer data)
   g_assert_cmpstr (berth_settings_get_string (settings, "images.namespace"), ==,
                    "buildkit_history-2");
   g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.image.url"), ==, "");
+  g_assert_cmpstr (berth_settings_get_string (settings, "virtualMachine.caCertificates.file"), ==,
+                   "/etc/corp/root-ca.pem");
+  g_assert_false (berth_settings_get_boolean (settings, "virtualMachine.proxy.fromHost"));
 }
 
 static void

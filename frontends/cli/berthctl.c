@@ -757,6 +757,18 @@ collect_info (BerthctlRemote *remote, GError **error)
                                                                                0));
         }
     }
+  /* dockerd's socket on this host, while it runs (the API's sockets list
+   * it by daemon), for tools that take DOCKER_HOST. */
+  {
+    JsonNode *sockets = json_object_get_member (info, "sockets");
+    JsonNode *dockerd = NULL;
+
+    if (sockets != NULL && JSON_NODE_HOLDS_OBJECT (sockets))
+      dockerd = json_object_get_member (json_node_get_object (sockets), "dockerd");
+    if (dockerd != NULL && JSON_NODE_HOLDS_VALUE (dockerd)
+        && json_node_get_value_type (dockerd) == G_TYPE_STRING)
+      json_object_set_string_member (info, "dockerSocket", json_node_get_string (dockerd));
+  }
   /* What the VM itself says, when there is one: acceleration and access. */
   {
     g_autoptr (JsonNode) vm = berthctl_remote_call (remote, "GET", "/v1/vm", NULL, NULL);
@@ -789,6 +801,36 @@ node_to_text (JsonNode *node)
         return g_strdup_printf ("%g", json_node_get_double (node));
     }
   return node_to_json_text (node, FALSE);
+}
+
+/* Whether berthd loaded the integration that keeps the docker context
+ * "berth" (plugins/docker-context). */
+static gboolean
+docker_context_loaded (BerthctlRemote *remote)
+{
+  g_autoptr (JsonNode) plugins = berthctl_remote_call (remote, "GET", "/v1/plugins", NULL, NULL);
+  JsonArray *array;
+
+  if (plugins == NULL || !JSON_NODE_HOLDS_ARRAY (plugins))
+    return FALSE;
+  array = json_node_get_array (plugins);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+      JsonObject *plugin;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      plugin = json_node_get_object (node);
+      if (g_strcmp0 (json_object_get_string_member_with_default (plugin, "name", NULL),
+                     "docker-context")
+              == 0
+          && g_strcmp0 (json_object_get_string_member_with_default (plugin, "status", NULL),
+                        "loaded")
+                 == 0)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 static int
@@ -846,6 +888,17 @@ cmd_info (BerthctlOptions *opts, int argc, char **argv)
         g_print ("%-18s %s\n", (const gchar *) l->data, text);
       }
   }
+  /* How to point the docker CLI and other tools at the engine. */
+  if (json_object_has_member (o, "dockerSocket"))
+    {
+      const gchar *socket = json_object_get_string_member (o, "dockerSocket");
+
+      if (docker_context_loaded (remote))
+        g_print ("%-18s docker --context berth COMMAND, or DOCKER_HOST=unix://%s\n", "docker",
+                 socket);
+      else
+        g_print ("%-18s DOCKER_HOST=unix://%s docker COMMAND\n", "docker", socket);
+    }
   return EXIT_OK;
 }
 

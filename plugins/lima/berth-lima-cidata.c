@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "berth-error.h"
+#include "berth-proxy-env.h"
 #include "berth-lima-cidata.h"
 #include "berth-lima-instance.h"
 #include "berth-lima-yaml.h"
@@ -529,6 +530,11 @@ cidata_files (const BerthLimaConfig *config, const gchar *boot_sh, GError **erro
   if (boot_sh != NULL)
     add_file (files, "boot.sh", g_strdup (boot_sh), 0755);
   add_file (files, "etc_environment", g_steal_pointer (&etc_environment), 0644);
+  if (config->ca_certificates != NULL)
+    add_file (files, "ca-certificates.pem", g_strdup (config->ca_certificates), 0644);
+  if (config->proxy_env != NULL)
+    add_file (files, "proxy.env",
+              berth_proxy_env_to_shell ((const gchar *const *)config->proxy_env), 0644);
 
   for (guint i = 0; i < config->provisions->len; i++)
     {

@@ -23,7 +23,9 @@ G_BEGIN_DECLS
  * there) to a temporary file next to @iso_path, then renames it. Files:
  * user-data, meta-data, network-config, lima.env, ssh_authorized_keys,
  * boot.sh (when @boot_sh is not NULL; 0755), provision.system/NNNNNNNN and
- * provision.user/NNNNNNNN (0755), etc_environment. Values that the guest
+ * provision.user/NNNNNNNN (0755), etc_environment, and ca-certificates.pem
+ * and proxy.env when config->ca_certificates and config->proxy_env are
+ * not NULL. Values that the guest
  * cannot take (a user name it refuses, a relative path, a newline in a
  * value, an environment name that is not NAME) are refused with
  * BERTH_ERROR_INVALID_SETTING naming the key and value. */

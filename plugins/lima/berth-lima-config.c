@@ -64,6 +64,7 @@ berth_lima_config_new (const gchar *name)
   config->provisions = g_ptr_array_new_with_free_func ((GDestroyNotify)berth_lima_provision_free);
   config->ssh_local_port = 0;
   config->env = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  config->proxy_from_host = TRUE;
   return config;
 }
 
@@ -83,6 +84,9 @@ berth_lima_config_free (BerthLimaConfig *config)
   g_free (config->home);
   g_free (config->ssh_public_key);
   g_clear_pointer (&config->env, g_hash_table_unref);
+  g_free (config->ca_certificates_file);
+  g_free (config->ca_certificates);
+  g_strfreev (config->proxy_env);
   g_free (config);
 }
 
@@ -196,6 +200,9 @@ berth_lima_config_new_from_settings (const gchar *name, BerthSettings *settings,
   config->accel = g_strdup (string_setting (settings, "virtualMachine.accel", "auto"));
   g_free (config->container_engine);
   config->container_engine = g_strdup (string_setting (settings, "containerEngine.name", "moby"));
+  config->ca_certificates_file
+      = g_strdup (string_setting (settings, "virtualMachine.caCertificates.file", NULL));
+  config->proxy_from_host = berth_settings_get_boolean (settings, "virtualMachine.proxy.fromHost");
 
   /* Root and names the guest refuses get Berth's own guest user, as Lima
    * falls back to "lima": a uid 0 guest login would be root itself. */

@@ -42,6 +42,12 @@ typedef struct
   gchar *home;           /* guest home directory */
   gchar *ssh_public_key; /* contents of _config/user.pub */
   GHashTable *env;       /* etc_environment: name → value */
+  /* From the settings: what the guest trusts and which proxy it uses. */
+  gchar *ca_certificates_file; /* virtualMachine.caCertificates.file; NULL: none */
+  gboolean proxy_from_host;    /* virtualMachine.proxy.fromHost */
+  /* Made at start (berth-lima-trust.h) for cidata. */
+  gchar *ca_certificates; /* PEM: this host's and the file's CAs; NULL: none */
+  GStrv proxy_env;        /* "NAME=VALUE" for the engine and k3s; NULL: none */
 } BerthLimaConfig;
 
 BerthLimaConfig *
@@ -67,7 +73,8 @@ berth_lima_is_valid_user_name (const gchar *user);
 
 /* A configuration for instance @name from the settings:
  * virtualMachine.{memoryInGB,numberCPUs,diskSizeGiB,accel,mount.type} and
- * containerEngine.name. The guest user is the host's (g_get_user_name(),
+ * containerEngine.name, virtualMachine.caCertificates.file and
+ * virtualMachine.proxy.fromHost. The guest user is the host's (g_get_user_name(),
  * getuid()) with home "/home/<user>.linux", as Lima does: the guest home is
  * never the host's home, which is shared at its own path and would hide the
  * guest's ~/.ssh. When the host user is root (uid 0), or its name is not a

@@ -27,6 +27,7 @@
 #include "berth-lima-qemu.h"
 #include "berth-lima-qmp.h"
 #include "berth-lima-ssh.h"
+#include "berth-lima-trust.h"
 #include "berth-lima-yaml.h"
 
 #define LOG_COMPONENT "lima"
@@ -1006,6 +1007,23 @@ prepare (GTask *task, StartData *data, GCancellable *cancellable, GError **error
   g_autoptr (BerthLimaSsh) ssh = NULL;
   guint16 port;
   BerthLimaQemuSpec spec = { 0 };
+
+  /* First: a CA file that cannot be used stops the start before the VM
+   * changes. */
+  thread_progress (task, "Collecting CA certificates and the proxy environment");
+  {
+    g_auto (GStrv) envp = g_get_environ ();
+    guint n_certificates = 0;
+
+    if (!berth_lima_trust_prepare (data->config, (const gchar *const *)envp, &n_certificates,
+                                   error))
+      return FALSE;
+    g_ptr_array_add (data->notes,
+                     g_strdup_printf ("The guest gets %u CA certificates and %s", n_certificates,
+                                      data->config->proxy_env[0] != NULL
+                                          ? "this host's proxy environment"
+                                          : "no proxy environment"));
+  }
 
   thread_progress (task, "Preparing the VM's instance directory");
   if (!berth_lima_instance_ensure_dir (data->instance, error))

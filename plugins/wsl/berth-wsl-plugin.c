@@ -205,6 +205,7 @@ typedef struct
   BerthWslExe *exe;
   gchar *work_dir;
   gchar *engine;
+  gchar *ca_file; /* virtualMachine.caCertificates.file */
   guint timeout;
   /* From the thread. */
   BerthWslInit init;
@@ -223,6 +224,7 @@ start_data_free (StartData *data)
   berth_wsl_init_clear (&data->init);
   g_clear_pointer (&data->exe, berth_wsl_exe_free);
   g_free (data->engine);
+  g_free (data->ca_file);
   g_free (data->bundled_version);
   g_free (data->installed_version);
   g_clear_object (&data->self);
@@ -269,6 +271,7 @@ start_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
 
   fill_setup (data->self, data->exe, &setup);
   setup.work_dir = data->work_dir;
+  setup.ca_file = data->ca_file;
   setup.progress = progress_from_thread;
   setup.progress_data = data->self;
 
@@ -443,6 +446,9 @@ berth_wsl_plugin_start_async (BerthBackend *backend, GCancellable *cancellable,
   data = g_new0 (StartData, 1);
   data->self = g_object_ref (self);
   data->engine = g_strdup (engine != NULL ? engine : "moby");
+  if (settings != NULL)
+    data->ca_file
+        = g_strdup (berth_settings_get_string (settings, "virtualMachine.caCertificates.file"));
   data->timeout = start_timeout ();
   if (berth_wsl_plugin_validate (backend, &error))
     data->exe = find_exe (self, &error);

@@ -9,9 +9,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <glib/gstdio.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 
+#include <berth-ca-bundle.h>
 #include <berth-error.h>
 
 #include "berth-wsl-setup.h"
@@ -590,50 +589,60 @@ add_tar_file (struct archive *writer, const gchar *name, const gchar *data, gsiz
   return ok;
 }
 
-/* This host's trusted CA certificates, as a tar of berth-<n>.crt files (PEM),
- * from the system trust store GnuTLS reads (the Windows store on Windows). */
+/* This host's trusted CA certificates (the system store GnuTLS reads: the
+ * Windows store on Windows) and those of @ca_file, each once, as a tar of
+ * berth-<n>.crt files (PEM). */
 static GBytes *
-ca_certificates_tar (guint *count, GError **error)
+ca_certificates_tar (const gchar *ca_file, guint *count, GError **error)
 {
-  gnutls_x509_trust_list_t list = NULL;
-  gnutls_x509_trust_list_iter_t iter = NULL;
-  gnutls_x509_crt_t crt = NULL;
-  struct archive *writer = archive_write_new ();
+  g_autoptr (GPtrArray) certificates = berth_ca_bundle_load_host (error);
+  struct archive *writer;
   gsize size = 4 * 1024 * 1024;
-  g_autofree gchar *buffer = g_malloc (size);
+  g_autofree gchar *buffer = NULL;
   size_t used = 0;
   gboolean ok = TRUE;
 
   *count = 0;
+  if (certificates == NULL)
+    return NULL;
+  if (ca_file != NULL && ca_file[0] != '\0')
+    {
+      g_autoptr (GError) local_error = NULL;
+      g_autoptr (GPtrArray) from_file = berth_ca_bundle_load_file (ca_file, &local_error);
+
+      if (from_file == NULL)
+        {
+          g_set_error (error, BERTH_ERROR, BERTH_ERROR_INVALID_SETTING,
+                       "virtualMachine.caCertificates.file: %s; name a PEM file of CA "
+                       "certificates, or set it to \"\" for none",
+                       local_error->message);
+          return NULL;
+        }
+      berth_ca_bundle_merge (certificates, from_file);
+    }
+
+  buffer = g_malloc (size);
+  writer = archive_write_new ();
   archive_write_set_format_ustar (writer);
   archive_write_set_bytes_in_last_block (writer, 1);
-  if (archive_write_open_memory (writer, buffer, size, &used) != ARCHIVE_OK
-      || gnutls_x509_trust_list_init (&list, 0) < 0)
+  if (archive_write_open_memory (writer, buffer, size, &used) != ARCHIVE_OK)
     {
       g_set_error (error, BERTH_ERROR, BERTH_ERROR_FAILED,
                    "Cannot collect this host's CA certificates: out of memory");
       archive_write_free (writer);
       return NULL;
     }
-  if (gnutls_x509_trust_list_add_system_trust (list, 0, 0) < 0)
-    g_debug ("GnuTLS found no system trust store");
-  while (ok && *count < MAX_CA_CERTS && gnutls_x509_trust_list_iter_get_ca (list, &iter, &crt) == 0)
+  for (guint i = 0; ok && i < certificates->len && i < MAX_CA_CERTS; i++)
     {
-      gnutls_datum_t pem = { NULL, 0 };
-      g_autofree gchar *name = NULL;
+      g_autoptr (GPtrArray) one = g_ptr_array_new ();
+      g_autofree gchar *pem = NULL;
+      g_autofree gchar *name = g_strdup_printf ("berth-%u.crt", i);
 
-      if (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &pem) == 0)
-        {
-          name = g_strdup_printf ("berth-%u.crt", *count);
-          ok = add_tar_file (writer, name, (const gchar *)pem.data, pem.size);
-          (*count)++;
-          gnutls_free (pem.data);
-        }
-      gnutls_x509_crt_deinit (crt);
-      crt = NULL;
+      g_ptr_array_add (one, g_ptr_array_index (certificates, i));
+      pem = berth_ca_bundle_to_pem (one);
+      ok = add_tar_file (writer, name, pem, strlen (pem));
+      (*count)++;
     }
-  gnutls_x509_trust_list_iter_deinit (iter);
-  gnutls_x509_trust_list_deinit (list, 1);
   ok = ok && archive_write_close (writer) == ARCHIVE_OK;
   archive_write_free (writer);
   if (!ok)
@@ -672,7 +681,7 @@ berth_wsl_setup_guest_files (BerthWslSetup *setup, GCancellable *cancellable, GE
                              NULL, 0644, cancellable, error))
     return FALSE;
   progress (setup, "Installing CA certificates");
-  certs = ca_certificates_tar (&count, error);
+  certs = ca_certificates_tar (setup->ca_file, &count, error);
   if (certs == NULL)
     return FALSE;
   options.stdin_bytes = certs;

@@ -55,6 +55,7 @@ typedef struct
   const gchar *data_dir;
   const gchar *tarball;  /* the bundled root file system */
   const gchar *work_dir; /* scratch files (the data distribution's tarball) */
+  const gchar *ca_file;  /* virtualMachine.caCertificates.file; NULL or "": none */
   BerthWslProgressFunc progress;
   gpointer progress_data;
 
@@ -85,7 +86,9 @@ gboolean
 berth_wsl_setup_distributions (BerthWslSetup *setup, GCancellable *cancellable, GError **error);
 
 /* The guest's configuration: logrotate for the engine's logs, this host's CA
- * certificates (update-ca-certificates when the distribution has it). */
+ * certificates (berth_ca_bundle_load_host()) and those of setup->ca_file,
+ * each once (update-ca-certificates when the distribution has it). A CA
+ * file that cannot be used fails, naming the setting. */
 gboolean
 berth_wsl_setup_guest_files (BerthWslSetup *setup, GCancellable *cancellable, GError **error);
 

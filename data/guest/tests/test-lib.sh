@@ -243,5 +243,102 @@ else
   ok "without etc_environment sshd sets nothing"
 fi
 
+# --- proxy.env ------------------------------------------------------------------
+
+cat >"$LIMA_CIDATA_MNT/proxy.env" <<'EOF'
+# Written by Berth at each start
+HTTPS_PROXY='http://10.0.2.2:3128'
+https_proxy='http://10.0.2.2:3128'
+NO_PROXY='127.0.0.1,it'\''s'
+EOF
+install_proxy_env
+check "proxy.env is copied for the engine and k3s" "$(cat "$LIMA_CIDATA_MNT/proxy.env")" \
+  "$(cat "$BERTH_PROXY_ENV")"
+check "proxy.env mode" 644 "$(stat -c %a "$BERTH_PROXY_ENV")"
+check "proxy.env as the engine reads it" "http://10.0.2.2:3128|127.0.0.1,it's" \
+  "$(load_proxy_env && printf '%s|%s' "$HTTPS_PROXY" "$NO_PROXY")"
+check "proxy.env is not read into the caller's shell" "" "${HTTPS_PROXY:-}"
+rm "$LIMA_CIDATA_MNT/proxy.env"
+install_proxy_env
+if [ -e "$BERTH_PROXY_ENV" ]; then
+  not_ok "without cidata's proxy.env the guest's goes"
+else
+  ok "without cidata's proxy.env the guest's goes"
+fi
+
+# --- CA certificates ---------------------------------------------------------------
+
+# The guest's bundle holds certificate "one", wrapped at another width than
+# the host writes it.
+mkdir -p "${BERTH_CA_BUNDLE%/*}"
+original='-----BEGIN CERTIFICATE-----
+QUFBQUJC
+QkJDQ0ND
+-----END CERTIFICATE-----'
+echo "$original" >"$BERTH_CA_BUNDLE"
+one='-----BEGIN CERTIFICATE-----
+QUFBQUJCQkJDQ0ND
+-----END CERTIFICATE-----'
+two='-----BEGIN CERTIFICATE-----
+RERERA==
+-----END CERTIFICATE-----'
+three='-----BEGIN CERTIFICATE-----
+RUVFRQ==
+-----END CERTIFICATE-----'
+block_start='# BERTH-BEGIN
+# The host'"'"'s CA certificates, from Berth (replaced when they change)'
+printf '%s\r\n%s\n%s\n%s\n' "$one" "$two" "$three" "$two" >"$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+check "CA certificates: the guest's own and repeats are left out" "berth-0001.crt berth-0002.crt" \
+  "$(cd "$BERTH_CA_DIR" && echo *.crt)"
+check "CA certificates: one a file" "$two" "$(cat "$BERTH_CA_DIR/berth-0001.crt")"
+check "CA certificates: the second" "$three" "$(cat "$BERTH_CA_DIR/berth-0002.crt")"
+check "CA certificates: added to the end of the bundle, between markers" \
+  "$original
+$block_start
+$two
+$three
+# BERTH-END" "$(cat "$BERTH_CA_BUNDLE")"
+check "CA certificates: the bundle's mode" 644 "$(stat -c %a "$BERTH_CA_BUNDLE")"
+: >"$BERTH_LOG"
+install_ca_certificates
+check "CA certificates: unchanged, the bundle stays" "$original
+$block_start
+$two
+$three
+# BERTH-END" "$(cat "$BERTH_CA_BUNDLE")"
+if grep -q "CA certificates: unchanged since the last boot" "$BERTH_LOG"; then
+  ok "CA certificates: unchanged, nothing is rewritten"
+else
+  not_ok "CA certificates: unchanged, nothing is rewritten" "log: $(cat "$BERTH_LOG")"
+fi
+printf '%s\n' "$three" >"$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+check "CA certificates: changed, the old ones go from the files" "berth-0001.crt" \
+  "$(cd "$BERTH_CA_DIR" && echo *.crt)"
+check "CA certificates: and from the bundle" "$original
+$block_start
+$three
+# BERTH-END" "$(cat "$BERTH_CA_BUNDLE")"
+printf '%s\n' "$one" >"$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+check "CA certificates: only the guest's own, no block" "$original" "$(cat "$BERTH_CA_BUNDLE")"
+rm "$LIMA_CIDATA_MNT/ca-certificates.pem"
+printf '%s\n' "$two" >"$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+rm "$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+if [ -e "$BERTH_CA_DIR" ]; then
+  not_ok "CA certificates: without cidata's bundle Berth's files go"
+else
+  ok "CA certificates: without cidata's bundle Berth's files go"
+fi
+check "CA certificates: and the bundle is the guest's own again" "$original" "$(cat "$BERTH_CA_BUNDLE")"
+clear_console
+printf 'not PEM at all\n' >"$LIMA_CIDATA_MNT/ca-certificates.pem"
+install_ca_certificates
+check "CA certificates: a bundle without certificates adds nothing" "$original" \
+  "$(cat "$BERTH_CA_BUNDLE")"
+
 echo "1..$count"
 [ "$failed" -eq 0 ]

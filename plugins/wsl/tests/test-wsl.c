@@ -18,6 +18,7 @@
 
 #include <berth.h>
 
+#include "berth-test-certs.h"
 #include "berth-test-util.h"
 #include "berth-wsl-output.h"
 
@@ -651,6 +652,51 @@ test_errors (Fixture *f, gconstpointer data)
   }
 }
 
+/* This host's CAs ($SSL_CERT_FILE here) and the file the settings name go
+ * into the distribution's store, each once; a file Berth cannot use stops
+ * the start, naming the setting. */
+static void
+test_ca_file (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BerthTestIdentity) host_ca = berth_test_identity_new ("Host CA", NULL, NULL);
+  g_autoptr (BerthTestIdentity) user_ca = berth_test_identity_new ("Corporate CA", NULL, NULL);
+  g_autofree gchar *host_pem = berth_test_identity_cert_pem (host_ca);
+  g_autofree gchar *user_pem = berth_test_identity_cert_pem (user_ca);
+  g_autofree gchar *host_file = g_build_filename (f->root, "host-ca.pem", NULL);
+  g_autofree gchar *user_file = g_build_filename (f->root, "corporate-ca.pem", NULL);
+  g_autofree gchar *user_text = g_strconcat (host_pem, user_pem, NULL);
+  g_autofree gchar *first = rootfs_path (f, "berth", "usr/local/share/ca-certificates/berth-0.crt");
+  g_autofree gchar *second
+      = rootfs_path (f, "berth", "usr/local/share/ca-certificates/berth-1.crt");
+  g_autofree gchar *third = rootfs_path (f, "berth", "usr/local/share/ca-certificates/berth-2.crt");
+  g_autofree gchar *update = NULL;
+  g_autoptr (GError) error = NULL;
+
+  berth_test_write_file (host_file, host_pem, 0644);
+  berth_test_write_file (user_file, user_text, 0644);
+  g_setenv ("SSL_CERT_FILE", host_file, TRUE);
+  update
+      = g_strdup_printf ("{\"virtualMachine\":{\"caCertificates\":{\"file\":\"%s\"}}}", user_file);
+  g_assert_true (berth_settings_update_from_json (f->settings, update, NULL, &error));
+  g_assert_no_error (error);
+
+  start_ok (f);
+  {
+    g_autofree gchar *first_pem = berth_test_read_file (first);
+    g_autofree gchar *second_pem = berth_test_read_file (second);
+
+    g_assert_cmpstr (first_pem, ==, host_pem);
+    g_assert_cmpstr (second_pem, ==, user_pem);
+  }
+  g_assert_false (g_file_test (third, G_FILE_TEST_EXISTS));
+  stop_ok (f);
+
+  g_unlink (user_file);
+  expect_start_error (f, (const gchar *const[]){ "virtualMachine.caCertificates.file: ", user_file,
+                                                 "No such file", NULL });
+  g_unsetenv ("SSL_CERT_FILE");
+}
+
 /* A distribution without the guest's init: the start says so. */
 static void
 test_init_fails (Fixture *f, gconstpointer data)
@@ -777,6 +823,7 @@ main (int argc, char **argv)
   ADD ("/wsl/delete", test_delete);
   ADD ("/wsl/errors", test_errors);
   ADD ("/wsl/init-fails", test_init_fails);
+  ADD ("/wsl/ca-file", test_ca_file);
   ADD ("/wsl/integrations", test_integrations);
 #undef ADD
   return g_test_run ();

@@ -18,6 +18,10 @@ BERTH_PROVISION_LOG=$BERTH_ROOT/var/log/berth-provision.log
 BERTH_RUN=/run/berth-guest
 BERTH_GUEST_LIB=/usr/lib/berth-guest
 BERTH_SSHD_ENV=$BERTH_ROOT/etc/ssh/sshd_config.d/50-berth-environment.conf
+# The host's CA certificates, one file each, and its proxy environment.
+BERTH_CA_DIR=$BERTH_ROOT/usr/local/share/ca-certificates/berth
+BERTH_CA_BUNDLE=$BERTH_ROOT/etc/ssl/certs/ca-certificates.crt
+BERTH_PROXY_ENV=$BERTH_ROOT/etc/berth/proxy.env
 LIMA_CIDATA_MNT=/mnt/lima-cidata
 MODPROBE=/usr/sbin/modprobe
 CR=$(printf '\r')
@@ -496,6 +500,119 @@ apply_etc_environment ()
   fi
 }
 
+# cidata's proxy.env (the host's proxy environment, POSIX shell assignments
+# written by the host) becomes /etc/berth/proxy.env, which the engine and
+# k3s read with `set -a; . /etc/berth/proxy.env; set +a`.  Without one the
+# file goes: a host that wrote none gave no proxy.
+install_proxy_env ()
+{
+  source=$LIMA_CIDATA_MNT/proxy.env
+  if [ ! -f "$source" ]; then
+    rm -f "$BERTH_PROXY_ENV"
+    return 0
+  fi
+  mkdir -p "${BERTH_PROXY_ENV%/*}"
+  if cp "$source" "$BERTH_PROXY_ENV.new" && chmod 0644 "$BERTH_PROXY_ENV.new" &&
+    mv -f "$BERTH_PROXY_ENV.new" "$BERTH_PROXY_ENV"; then
+    log "proxy environment: $(grep -c '^[A-Za-z_]*=' "$BERTH_PROXY_ENV") variables"
+  else
+    rm -f "$BERTH_PROXY_ENV.new"
+    warn "could not write $BERTH_PROXY_ENV: the engine starts without the host's proxy"
+  fi
+}
+
+# Exports what /etc/berth/proxy.env sets, when there is one.
+load_proxy_env ()
+{
+  [ -f "$BERTH_PROXY_ENV" ] || return 0
+  set -a
+  # shellcheck disable=SC1090 # written by install_proxy_env
+  . "$BERTH_PROXY_ENV"
+  set +a
+}
+
+# Splits the PEM bundle $1 into $2/berth-NNNN.crt files, one certificate
+# each, leaving out those the PEM bundle $3 holds already (the same base64,
+# however it is wrapped) and repeats.  Prints how many it wrote.
+split_ca_bundle ()
+{
+  awk -v bundle="$1" -v dir="$2" '
+    { sub(/\r$/, "") }
+    FNR == 1 { ours = (FILENAME == bundle) }
+    /^-----BEGIN CERTIFICATE-----$/ { inside = 1; body = ""; text = $0 "\n"; next }
+    inside && /^-----END CERTIFICATE-----$/ {
+      inside = 0
+      text = text $0 "\n"
+      if (!ours) { known[body] = 1; next }
+      if (body in known) next
+      known[body] = 1
+      n++
+      file = sprintf("%s/berth-%04d.crt", dir, n)
+      printf "%s", text > file
+      close(file)
+      next
+    }
+    inside { body = body $0; text = text $0 "\n" }
+    END { print n + 0 }
+  ' "$3" "$1"
+}
+
+# cidata's ca-certificates.pem (the host's CA certificates and the user's)
+# goes into the guest's trust store before the engine starts: those the
+# guest does not trust already, one file each in $BERTH_CA_DIR, and between
+# "# BERTH-BEGIN" and "# BERTH-END" at the end of the bundle that dockerd,
+# containerd and k3s (Go) and OpenSSL read, which replaces the previous
+# boot's.  Not update-ca-certificates: it takes minutes under TCG (a few
+# processes for each of the ~140 certificates), while this is one sed and
+# one awk; should it run later (a ca-certificates upgrade), it finds the
+# files in $BERTH_CA_DIR.  Nothing is done when the bundle is the one the
+# last boot installed.
+install_ca_certificates ()
+{
+  source=$LIMA_CIDATA_MNT/ca-certificates.pem
+  installed=$BERTH_CA_DIR/.installed.pem
+  new=$BERTH_CA_BUNDLE.berth-new
+  if [ -f "$source" ]; then
+    if cmp -s "$source" "$installed"; then
+      log "CA certificates: unchanged since the last boot"
+      return 0
+    fi
+  elif [ ! -d "$BERTH_CA_DIR" ]; then
+    return 0
+  fi
+  rm -rf "$BERTH_CA_DIR"
+  if [ -f "$BERTH_CA_BUNDLE" ]; then
+    sed '/^# BERTH-BEGIN$/,/^# BERTH-END$/d' "$BERTH_CA_BUNDLE" >"$new"
+  else
+    mkdir -p "${BERTH_CA_BUNDLE%/*}"
+    : >"$new"
+  fi
+  added=0
+  if [ -f "$source" ]; then
+    mkdir -p "$BERTH_CA_DIR"
+    if ! added=$(split_ca_bundle "$source" "$BERTH_CA_DIR" "$new"); then
+      warn "could not read cidata's ca-certificates.pem: the guest trusts only its own CA certificates"
+      rm -rf "$BERTH_CA_DIR"
+      added=0
+    fi
+  fi
+  if [ "$added" -gt 0 ]; then
+    {
+      echo "# BERTH-BEGIN"
+      echo "# The host's CA certificates, from Berth (replaced when they change)"
+      cat "$BERTH_CA_DIR"/berth-*.crt
+      echo "# BERTH-END"
+    } >>"$new"
+  fi
+  if chmod 0644 "$new" && mv -f "$new" "$BERTH_CA_BUNDLE"; then
+    [ ! -d "$BERTH_CA_DIR" ] || cp "$source" "$installed"
+    log "CA certificates: $added of the host's were not the guest's own and are trusted now"
+  else
+    rm -f "$new"
+    warn "could not write $BERTH_CA_BUNDLE: the host's CA certificates are not trusted"
+  fi
+}
+
 # One host key, ed25519, made on the first boot and kept on the root disk.
 make_host_key ()
 {
@@ -565,16 +682,20 @@ start_engine ()
 {
   engine=$1
   [ "$engine" != none ] || return 0
-  if [ "$engine" = moby ]; then
-    setsid containerd --config "$BERTH_GUEST_LIB/containerd-for-dockerd.toml" \
-      >>/var/log/containerd.log 2>&1 </dev/null &
-  else
-    setsid containerd >>/var/log/containerd.log 2>&1 </dev/null &
-  fi
-  if [ "$engine" = moby ]; then
-    setsid dockerd --containerd=/run/containerd/containerd.sock \
-      --group=docker >>/var/log/dockerd.log 2>&1 </dev/null &
-  fi
+  # Pulls go through the host's proxy, when it has one.
+  (
+    load_proxy_env
+    if [ "$engine" = moby ]; then
+      setsid containerd --config "$BERTH_GUEST_LIB/containerd-for-dockerd.toml" \
+        >>/var/log/containerd.log 2>&1 </dev/null &
+    else
+      setsid containerd >>/var/log/containerd.log 2>&1 </dev/null &
+    fi
+    if [ "$engine" = moby ]; then
+      setsid dockerd --containerd=/run/containerd/containerd.sock \
+        --group=docker >>/var/log/dockerd.log 2>&1 </dev/null &
+    fi
+  )
   log "started $engine"
 }
 
