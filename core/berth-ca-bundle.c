@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — CA certificate bundles: reading PEM, this host's store, merging. */
 #include "config.h"
 

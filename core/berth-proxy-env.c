@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — this host's proxy environment, made fit for a guest. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* CA certificate bundles as Berth reads them for the guest's trust store:
  * PEM files as people have them (text around the blocks, CRLF, several
  * certificates), what is refused and how it is said, the file checks,

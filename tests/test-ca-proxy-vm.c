@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The host's CA certificates and proxy in the real VM, as a person behind a
  * corporate TLS-intercepting proxy meets them: berthd starts with a proxy
  * on this host's loopback in its environment, this host's store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* This host's proxy environment as the guest gets it: which variables are
  * read and which case wins, loopback proxies made reachable from the guest,
  * NO_PROXY completed, bad values refused, and the shell file the guest's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Berth — the host's CA certificates and proxy environment for the guest. */
 #include "config.h"
 

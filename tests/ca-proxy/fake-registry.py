@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A fake container registry for Berth's tests: the Docker Registry HTTP API
 v2, read-only and without authentication, serving one image made at start
 (FROM scratch with one file, /hello.txt) as berth-test/hello:1. It listens

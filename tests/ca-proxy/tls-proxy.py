@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A TLS-intercepting HTTP proxy for Berth's tests, as a corporate proxy
 behaves: it answers CONNECT host:443 for the host names it has a
 certificate for, makes the TLS connection itself with that certificate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for PEM bundles of CA certificates, as Berth reads the
  * file a user names (virtualMachine.caCertificates.file) and $SSL_CERT_FILE.
  * The reader must not crash, read past the input, or say anything that is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for this host's proxy environment as the guest gets it:
  * the input is an environment, one NAME=VALUE a line. Whatever it holds,
  * the result is the six proxy variables in pairs (or nothing), each value

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Certificates made for a test with GnuTLS. */
 #include "config.h"
 

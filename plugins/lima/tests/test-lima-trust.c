@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the lima backend gives the guest to trust and to go through: this
  * host's CA certificates ($SSL_CERT_FILE here) and the user's file, each
  * once; this host's proxy environment made reachable from QEMU's user
