@@ -1013,21 +1013,17 @@ test_vm (Fixture *f, gconstpointer data)
   g_assert_cmpint (symlink (shared, images), ==, 0);
 
   start_berthd (f, NULL, NULL);
-  /* The user's kubeconfig, as kubectl itself writes it. */
+  /* The user's kubeconfig, as kubectl itself writes it: recorded from
+   * kubectl's config set-cluster, set-credentials, set-context and
+   * use-context. (Debian 12's kubectl 1.20, built with a newer Go, panics
+   * in those commands, so they are not run here.) */
   {
-    const gchar *const steps[][8] = {
-      { "kubectl", "config", "set-cluster", "prod", "--server=https://prod.example.invalid:6443",
-        NULL },
-      { "kubectl", "config", "set-credentials", "alice", "--token=not-a-real-token", NULL },
-      { "kubectl", "config", "set-context", "prod", "--cluster=prod", "--user=alice",
-        "--namespace=shop", NULL },
-      { "kubectl", "config", "use-context", "prod", NULL },
-    };
+    g_autofree gchar *written = berth_test_read_fixture (
+        "..", "..", "..", "plugins", "k3s", "tests", "kubeconfig", "kubectl-written.yaml", NULL);
+    g_autofree gchar *dir = g_path_get_dirname (f->kubeconfig);
 
-    for (gsize i = 0; i < G_N_ELEMENTS (steps); i++)
-      g_assert_cmpint (berth_test_spawn (NULL, steps[i], (const gchar *const *)f->envp,
-                                         G_SPAWN_SEARCH_PATH, NULL, NULL),
-                       ==, 0);
+    g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+    berth_test_write_file (f->kubeconfig, written, 0600);
   }
   before = berth_test_read_file (f->kubeconfig);
   g_assert_true (berth_test_iterate_until (versions_listed, f, WAIT_SECONDS));
